@@ -1,0 +1,46 @@
+# The README's commands. Everything the project needs is installed from here (uv + uv.lock).
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen
+
+.PHONY: install demo serve test test-fast check lint typecheck contracts bench docs clean
+
+install:
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user 'uv>=0.5' || python3 -m pip install --quiet 'uv>=0.5'
+	@$(UV) sync --frozen --all-extras --quiet
+	@bash scripts/install-system-deps.sh
+
+demo: install
+	$(RUN) steward demo
+
+serve: install
+	$(RUN) steward serve
+
+# Every tier: unit, integration (SQLite and a throwaway PostgreSQL), end-to-end processes.
+test: install
+	$(RUN) pytest -n 2 --dist loadgroup tests
+
+test-fast: install
+	$(RUN) pytest -n 2 tests/unit
+
+lint:
+	$(RUN) ruff check src tests bench
+	$(RUN) ruff format --check src tests bench
+
+typecheck:
+	$(RUN) mypy
+
+contracts:
+	$(RUN) lint-imports
+
+check: install lint typecheck contracts
+	$(RUN) pytest -n 2 --dist loadgroup tests
+
+bench: install
+	$(RUN) python bench/registry_scale.py
+
+docs: install
+	$(RUN) python scripts/gen_docs.py
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,76 @@
+"""Who may do what: the one role × action table.
+
+Every REST route, CLI command and SDK call names one :class:`Action`; the server checks the
+caller's roles against :data:`PERMISSIONS` before the service runs. ``docs/reference/roles.md`` is
+generated from this table and a test walks every route × every role against it. ``auditor`` is
+read-only everywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from steward.domain._records import Principal
+from steward.domain._values import Role
+from steward.errors import PermissionDenied
+
+
+class Action(StrEnum):
+    MODEL_READ = "model.read"
+    MODEL_CREATE = "model.create"
+    MODEL_UPDATE = "model.update"
+    VERSION_READ = "version.read"
+    VERSION_REGISTER = "version.register"
+    DATASET_READ = "dataset.read"
+    DATASET_WRITE = "dataset.write"
+    RUN_READ = "run.read"
+    RUN_WRITE = "run.write"
+    DEPLOYMENT_READ = "deployment.read"
+    DEPLOYMENT_RECORD = "deployment.record"
+    AUDIT_READ = "audit.read"
+    PRINCIPAL_READ = "principal.read"
+    PRINCIPAL_MANAGE = "principal.manage"
+    TOKEN_MANAGE = "token.manage"
+
+
+_EVERYONE = frozenset(Role)
+_BUILDERS = frozenset({Role.ADMIN, Role.DATA_SCIENTIST, Role.ML_ENGINEER})
+_OVERSIGHT = frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER, Role.VALIDATOR})
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.MODEL_READ: _EVERYONE,
+    Action.MODEL_CREATE: _BUILDERS,
+    Action.MODEL_UPDATE: _BUILDERS,
+    Action.VERSION_READ: _EVERYONE,
+    Action.VERSION_REGISTER: _BUILDERS,
+    Action.DATASET_READ: _EVERYONE,
+    Action.DATASET_WRITE: _BUILDERS,
+    Action.RUN_READ: _EVERYONE,
+    Action.RUN_WRITE: _BUILDERS,
+    Action.DEPLOYMENT_READ: _EVERYONE,
+    Action.DEPLOYMENT_RECORD: frozenset({Role.ADMIN, Role.ML_ENGINEER}),
+    Action.AUDIT_READ: _OVERSIGHT,
+    Action.PRINCIPAL_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Action.PRINCIPAL_MANAGE: frozenset({Role.ADMIN}),
+    Action.TOKEN_MANAGE: frozenset({Role.ADMIN}),
+}
+
+WRITE_ACTIONS = frozenset(a for a in Action if not a.value.endswith(".read"))
+assert not any(Role.AUDITOR in PERMISSIONS[a] for a in WRITE_ACTIONS)  # the table's own invariant
+
+
+def allowed(principal: Principal, action: Action) -> bool:
+    return not principal.disabled and bool(principal.roles & PERMISSIONS[action])
+
+
+def authorize(principal: Principal, action: Action) -> None:
+    """Raise :class:`PermissionDenied` naming the action and the roles that may do it."""
+    if principal.disabled:
+        raise PermissionDenied(f"principal {principal.name} is disabled")
+    if not allowed(principal, action):
+        roles = sorted(r.value for r in PERMISSIONS[action])
+        raise PermissionDenied(
+            f"{principal.name} may not {action.value}: it needs one of the roles {', '.join(roles)}",
+            {"action": action.value, "required_roles": roles,
+             "roles": sorted(r.value for r in principal.roles)},
+        )

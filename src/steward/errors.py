@@ -1,0 +1,170 @@
+"""One error tree, by kind.
+
+Every error Steward raises on purpose is a :class:`StewardError`. Each kind carries a stable
+snake_case ``code`` (the REST API's ``error.code``) and a CLI ``exit_code``; the HTTP status for each
+code lives in one table in ``steward.server.errors``. Nothing here knows about HTTP or SQL.
+
+    StewardError
+    ├── InvalidInput            invalid_input          bad field values; details name field and rule
+    ├── NotFound                not_found
+    ├── AlreadyExists           already_exists
+    ├── Conflict                conflict               stale revision (optimistic concurrency)
+    ├── InvalidTransition       invalid_transition     lifecycle refuses the move
+    ├── PolicyViolation         policy_violation       the policy bundle denied
+    ├── Unauthenticated         unauthenticated        no or bad credentials
+    ├── PermissionDenied        permission_denied      the role may not do this
+    │   └── SeparationOfDuties  separation_of_duties
+    ├── PayloadTooLarge         payload_too_large
+    ├── IntegrityError          integrity_error        the audit trail does not verify
+    ├── Unavailable             unavailable            the store or a remote cannot be reached
+    └── ServerError             internal               anything unexpected on the far side
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "IntegrityError",
+    "InvalidInput",
+    "InvalidTransition",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "PolicyViolation",
+    "SeparationOfDuties",
+    "ServerError",
+    "StewardError",
+    "Unauthenticated",
+    "Unavailable",
+    "error_for_code",
+]
+
+
+class StewardError(Exception):
+    """Base of every error Steward raises on purpose."""
+
+    code: ClassVar[str] = "internal"
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The body of the one JSON error shape: ``{"error": {...}}`` wraps this."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidInput(StewardError):
+    """A value broke a rule. ``details["errors"]`` lists ``{field, rule, message}``."""
+
+    code = "invalid_input"
+    exit_code = 2
+
+    @classmethod
+    def field(cls, field: str, rule: str, message: str) -> InvalidInput:
+        return cls(
+            f"{field}: {message}",
+            {"errors": [{"field": field, "rule": rule, "message": message}]},
+        )
+
+
+class NotFound(StewardError):
+    code = "not_found"
+    exit_code = 3
+
+
+class AlreadyExists(StewardError):
+    code = "already_exists"
+    exit_code = 4
+
+
+class Conflict(StewardError):
+    """The record changed since the caller read it (stale ``revision``)."""
+
+    code = "conflict"
+    exit_code = 5
+
+
+class InvalidTransition(StewardError):
+    code = "invalid_transition"
+    exit_code = 6
+
+
+class PolicyViolation(StewardError):
+    code = "policy_violation"
+    exit_code = 7
+
+
+class Unauthenticated(StewardError):
+    code = "unauthenticated"
+    exit_code = 8
+
+
+class PermissionDenied(StewardError):
+    code = "permission_denied"
+    exit_code = 9
+
+
+class SeparationOfDuties(PermissionDenied):
+    code = "separation_of_duties"
+    exit_code = 10
+
+
+class PayloadTooLarge(StewardError):
+    code = "payload_too_large"
+    exit_code = 2
+
+
+class IntegrityError(StewardError):
+    """The audit trail (or an export of it) does not verify."""
+
+    code = "integrity_error"
+    exit_code = 11
+
+
+class Unavailable(StewardError):
+    code = "unavailable"
+    exit_code = 12
+
+
+class ServerError(StewardError):
+    code = "internal"
+    exit_code = 1
+
+
+_BY_CODE: dict[str, type[StewardError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidInput,
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        InvalidTransition,
+        PolicyViolation,
+        Unauthenticated,
+        PermissionDenied,
+        SeparationOfDuties,
+        PayloadTooLarge,
+        IntegrityError,
+        Unavailable,
+        ServerError,
+    )
+}
+
+
+def error_for_code(code: str, message: str, details: Mapping[str, Any] | None = None) -> StewardError:
+    """Rebuild the error a server sent (the SDK raises the same classes as the service)."""
+    return _BY_CODE.get(code, ServerError)(message, details)
+
+
+def all_error_classes() -> tuple[type[StewardError], ...]:
+    return tuple(_BY_CODE.values())

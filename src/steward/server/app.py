@@ -1,0 +1,72 @@
+"""The application factory: the only place the server is built."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from steward import __version__
+from steward.server import errors
+from steward.server._middleware import RequestLimits
+from steward.server.routes import admin, evidence, models
+from steward.service import Steward
+from steward.settings import Settings
+
+API = "/api/v1"
+
+FIRST_RUN = (
+    "This server has no users yet. Create the first admin and a token on the server's machine:\n"
+    "  steward user create alice --role admin\n"
+    "  steward token create alice\n"
+    "then call the API with 'Authorization: Bearer <token>'."
+)
+
+
+def create_app(settings: Settings | None = None, steward: Steward | None = None) -> FastAPI:
+    """A Steward server over ``steward`` (or over ``settings.database_url``)."""
+    settings = settings or Settings()
+    owned = steward is None
+    core = steward or Steward.open(settings.database_url, migrate=settings.auto_migrate)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            core.close()
+
+    app = FastAPI(
+        title="Steward",
+        version=__version__,
+        summary="A governed model registry.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.steward = core
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    for module in (models, evidence, admin):
+        app.include_router(module.router, prefix=API)
+
+    @app.get(f"{API}/health", tags=["server"])
+    def health() -> JSONResponse:
+        """Liveness, schema revision, and whether the first admin still needs creating."""
+        current, head = core.schema()
+        with core.store.read() as tx:
+            principals = tx.count_principals()
+        body = {"status": "ok", "version": __version__, "database": core.store.backend,
+                "schema_revision": current, "schema_head": head, "principals": principals}
+        if principals == 0:
+            body["first_run"] = FIRST_RUN
+        return JSONResponse(body)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(f"{API}/docs")
+
+    return app

@@ -1,0 +1,50 @@
+"""Request dependencies: the core object and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from steward.domain import Action, Origin
+from steward.errors import Unauthenticated
+from steward.service import Caller, Steward
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer stw_…`")
+
+
+def get_steward(request: Request) -> Steward:
+    steward: Steward = request.app.state.steward
+    return steward
+
+
+def get_caller(
+    request: Request,
+    steward: Annotated[Steward, Depends(get_steward)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None:
+        raise Unauthenticated(
+            "this endpoint needs an API token: send 'Authorization: Bearer stw_…' "
+            "(create one with `steward token create NAME`)"
+        )
+    principal = steward.identity.authenticate(credentials.credentials)
+    client = request.client.host if request.client else ""
+    origin = Origin(
+        actor=principal.name,
+        request_id=request.scope.get("state", {}).get("request_id", ""),
+        client_address=client,
+        user_agent=request.headers.get("user-agent", "")[:512],
+    )
+    return Caller(principal, origin)
+
+
+StewardDep = Annotated[Steward, Depends(get_steward)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def action(name: Action) -> dict[str, dict[str, str]]:
+    """Route metadata naming the action a route performs (read by the role × route test and docs)."""
+    return {"openapi_extra": {"x-steward-action": name.value}}
+

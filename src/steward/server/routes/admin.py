@@ -1,0 +1,89 @@
+"""The audit trail, principals and tokens, and who the caller is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from steward import wire
+from steward.domain import PERMISSIONS, Action
+from steward.server.deps import CallerDep, StewardDep, action
+from steward.server.routes._common import PageSize, PageToken
+from steward.storage import AuditFilter
+
+router = APIRouter()
+
+
+@router.get("/audit/events", response_model=wire.Page[wire.AuditEventOut], tags=["audit"],
+            **action(Action.AUDIT_READ))
+def list_events(
+    caller: CallerDep,
+    steward: StewardDep,
+    subject_type: Annotated[str | None, Query(max_length=64)] = None,
+    subject_id: Annotated[str | None, Query(max_length=512)] = None,
+    actor: Annotated[str | None, Query(max_length=256)] = None,
+    audit_action: Annotated[str | None, Query(alias="action", max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page_size: PageSize = 100,
+    page_token: PageToken = None,
+) -> wire.Page[wire.AuditEventOut]:
+    """Audit events in sequence order, filtered by subject, actor, action and time range."""
+    where = AuditFilter(subject_type=subject_type, subject_id=subject_id, actor=actor,
+                        action=audit_action, since=since, until=until)
+    page = steward.audit.list_events(caller, where, page_size, page_token)
+    return wire.Page[wire.AuditEventOut](
+        items=[wire.AuditEventOut.model_validate(e) for e in page.items], next_page_token=page.next_token
+    )
+
+
+@router.get("/audit/verify", response_model=wire.VerificationOut, tags=["audit"],
+            **action(Action.AUDIT_READ))
+def verify(caller: CallerDep, steward: StewardDep) -> wire.VerificationOut:
+    """Recompute the hash chain and name the first event that does not match."""
+    result = steward.audit.verify(caller)
+    return wire.VerificationOut(ok=result.ok, events=result.events, head_hash=result.head_hash,
+                                first_bad_seq=result.first_bad_seq, problem=result.problem)
+
+
+@router.post("/principals", status_code=201, response_model=wire.PrincipalOut, tags=["identity"],
+             **action(Action.PRINCIPAL_MANAGE))
+def create_principal(body: wire.PrincipalCreate, caller: CallerDep, steward: StewardDep) -> wire.PrincipalOut:
+    return wire.PrincipalOut.model_validate(steward.identity.create_principal(caller, body))
+
+
+@router.get("/principals", response_model=list[wire.PrincipalOut], tags=["identity"],
+            **action(Action.PRINCIPAL_READ))
+def list_principals(caller: CallerDep, steward: StewardDep) -> list[wire.PrincipalOut]:
+    return [wire.PrincipalOut.model_validate(p) for p in steward.identity.list_principals(caller)]
+
+
+@router.post("/tokens", status_code=201, response_model=wire.TokenCreated, tags=["identity"],
+             **action(Action.TOKEN_MANAGE))
+def create_token(body: wire.TokenCreate, caller: CallerDep, steward: StewardDep) -> wire.TokenCreated:
+    """Issue a token; the answer carries the secret, which is shown this once only."""
+    token, secret = steward.identity.create_token(caller, body)
+    return wire.TokenCreated(**wire.TokenOut.model_validate(token).model_dump(), token=secret)
+
+
+@router.get("/tokens", response_model=list[wire.TokenOut], tags=["identity"], **action(Action.TOKEN_MANAGE))
+def list_tokens(caller: CallerDep, steward: StewardDep,
+                principal: Annotated[str | None, Query(max_length=128)] = None) -> list[wire.TokenOut]:
+    return [wire.TokenOut.model_validate(t) for t in steward.identity.list_tokens(caller, principal)]
+
+
+@router.delete("/tokens/{token_id}", response_model=wire.TokenOut, tags=["identity"],
+               **action(Action.TOKEN_MANAGE))
+def revoke_token(token_id: Annotated[int, Path(ge=1)], caller: CallerDep, steward: StewardDep,
+                 reason: Annotated[str, Query(max_length=256)] = "") -> wire.TokenOut:
+    return wire.TokenOut.model_validate(steward.identity.revoke_token(caller, token_id, reason))
+
+
+@router.get("/me", response_model=wire.WhoAmIOut, tags=["identity"])
+def whoami(caller: CallerDep) -> wire.WhoAmIOut:
+    """The caller's principal and every action its roles allow."""
+    principal = caller.principal
+    actions = sorted(a.value for a, roles in PERMISSIONS.items() if principal.roles & roles)
+    return wire.WhoAmIOut(principal=wire.PrincipalOut.model_validate(principal), actions=actions)

@@ -1,0 +1,84 @@
+"""Where events go. The audit sink writes inside the transaction; other sinks run after commit.
+
+Every use case calls :meth:`EventBus.emit` inside its write transaction, so every path (REST, CLI,
+SDK, connectors) records the same audit entries. Sinks that talk to the outside world (webhooks)
+subscribe with :meth:`EventBus.after_commit` and see only events whose change committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Protocol
+
+from steward.domain import AuditEvent, DomainEvent, Origin
+from steward.ledger._event import format_time, seal
+from steward.storage import SqlStore, SqlTransaction
+
+AfterCommit = Callable[[AuditEvent], None]
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+class EventBus:
+    """Turns domain events into sealed audit events in the caller's transaction."""
+
+    def __init__(self) -> None:
+        self._after_commit: list[AfterCommit] = []
+
+    def after_commit(self, sink: AfterCommit) -> None:
+        self._after_commit.append(sink)
+
+    def emit(
+        self, tx: SqlTransaction, event: DomainEvent, origin: Origin, at: datetime, pending: list[AuditEvent]
+    ) -> AuditEvent:
+        head = tx.ledger_head()
+        fields: dict[str, Any] = {
+            "seq": head.size + 1,
+            "time": format_time(at),
+            "actor": origin.actor,
+            "action": event.type,
+            "subject_type": event.subject_type,
+            "subject_id": event.subject_id,
+            "before": event.before,
+            "after": event.after,
+            "reason": event.reason,
+            "request_id": origin.request_id,
+            "client_address": origin.client_address,
+            "user_agent": origin.user_agent,
+        }
+        _, event_hash = seal(head.head_hash, fields)
+        stored = tx.append_event(fields, head.head_hash, event_hash)
+        pending.append(stored)
+        return stored
+
+    def delivered(self, events: list[AuditEvent]) -> None:
+        for stored in events:
+            for sink in self._after_commit:
+                sink(stored)
+
+
+class Writer:
+    """One write transaction of a use case, with the events it emits."""
+
+    def __init__(self, tx: SqlTransaction, bus: EventBus, origin: Origin, at: datetime) -> None:
+        self.tx = tx
+        self.at = at
+        self._bus = bus
+        self._origin = origin
+        self.events: list[AuditEvent] = []
+
+    def emit(self, event: DomainEvent) -> AuditEvent:
+        return self._bus.emit(self.tx, event, self._origin, self.at, self.events)
+
+
+@contextmanager
+def writing(store: SqlStore, bus: EventBus, origin: Origin, clock: Clock) -> Iterator[Writer]:
+    """A write transaction: the change and its events commit together, then sinks run."""
+    with store.write() as tx:
+        writer = Writer(tx, bus, origin, clock())
+        yield writer
+    bus.delivered(writer.events)

@@ -1,0 +1,753 @@
+"""The SQL store: one write transaction per use case, rows turned into records at this boundary.
+
+Every write transaction starts by locking the ledger head (``BEGIN IMMEDIATE`` on SQLite,
+``SELECT … FOR UPDATE`` on PostgreSQL), so writes are serial: version numbers and audit sequence
+numbers are assigned without races, and a change and its audit event commit together or not at all.
+Driver errors become :mod:`steward.errors` kinds here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+from sqlalchemy.orm import Session
+
+from steward.domain import (
+    ApiToken,
+    AuditEvent,
+    Dataset,
+    DatasetUse,
+    DatasetVersion,
+    Deployment,
+    Model,
+    ModelVersion,
+    Page,
+    Principal,
+    TrainingRun,
+)
+from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
+from steward.ledger._event import encode_json, format_time
+from steward.storage import _convert as convert
+from steward.storage._pages import check_page_size, decode_token, encode_token
+from steward.storage._tables import (
+    SqlApiToken,
+    SqlAuditEvent,
+    SqlDataset,
+    SqlDatasetVersion,
+    SqlDeployment,
+    SqlLedgerHead,
+    SqlModel,
+    SqlModelScope,
+    SqlModelTag,
+    SqlModelVersion,
+    SqlPrincipal,
+    SqlTrainingRun,
+    SqlVersionDataset,
+    SqlVersionTag,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFilter:
+    owner: str | None = None
+    risk_tier: str | None = None
+    state: str | None = None
+    scope: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFilter:
+    model: str | None = None
+    owner: str | None = None
+    state: str | None = None
+    source_platform: str | None = None
+    artifact_digest: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    subject_type: str | None = None
+    subject_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerHead:
+    size: int
+    head_hash: str
+
+
+class SqlStore:
+    """Transactions over one engine. ``write()`` serialises writers; ``read()`` does not."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTransaction]:
+        with self._session(write=True) as session:
+            tx = SqlTransaction(session)
+            tx._lock_head()
+            yield tx
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTransaction]:
+        with self._session(write=False) as session:
+            yield SqlTransaction(session)
+
+    @contextmanager
+    def _session(self, *, write: bool) -> Iterator[Session]:
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(steward_write=write)
+                with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
+                    with session.begin():
+                        yield session
+        except StewardError:
+            raise
+        except SqlIntegrityError as exc:
+            raise AlreadyExists(f"the record clashes with one that exists: {exc.orig}") from exc
+        except OperationalError as exc:
+            raise Unavailable(f"the database cannot be reached or is busy: {exc.orig}") from exc
+        except DBAPIError as exc:
+            raise Unavailable(f"the database refused the operation: {exc.orig}") from exc
+
+
+def _page_of(items: Sequence[Any], size: int, key: Any) -> tuple[list[Any], str | None]:
+    """Trim a ``size + 1`` fetch to ``size`` and make the next token from the last item."""
+    if len(items) > size:
+        kept = list(items[:size])
+        return kept, encode_token(key(kept[-1]))
+    return list(items), None
+
+
+class SqlTransaction:
+    """The store's operations inside one transaction (the ``RegistryTransaction`` port)."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # -- ledger head -------------------------------------------------------------------------
+
+    def _lock_head(self) -> None:
+        stmt = select(SqlLedgerHead).where(SqlLedgerHead.id == 1)
+        if self.s.bind is not None and self.s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        if self.s.scalars(stmt).one_or_none() is None:
+            raise Unavailable("the database has no schema yet: run `steward db upgrade`")
+
+    def ledger_head(self) -> LedgerHead:
+        row = self.s.get_one(SqlLedgerHead, 1)
+        return LedgerHead(row.size, row.head_hash)
+
+    # -- models ------------------------------------------------------------------------------
+
+    def _model_row(self, name: str) -> SqlModel:
+        row = self.s.scalars(select(SqlModel).where(SqlModel.name == name)).one_or_none()
+        if row is None:
+            raise NotFound(f"model {name!r} does not exist", {"model": name})
+        return row
+
+    def find_model(self, name: str) -> Model | None:
+        row = self.s.scalars(select(SqlModel).where(SqlModel.name == name)).one_or_none()
+        return None if row is None else convert.to_model(row)
+
+    def insert_model(self, model: Model) -> Model:
+        if self.find_model(model.name) is not None:
+            raise AlreadyExists(f"model {model.name!r} already exists", {"model": model.name})
+        row = SqlModel(
+            name=model.name,
+            owner=model.owner,
+            risk_tier=model.risk_tier.value,
+            state=model.state.value,
+            description=model.description,
+            use_case=model.use_case,
+            intended_use=model.intended_use,
+            limitations=model.limitations,
+            regulatory_scopes=list(model.regulatory_scopes),
+            tags=dict(model.tags),
+            source_links=dict(model.source_links),
+            review_cadence_months=model.review_cadence_months,
+            created_by=model.created_by,
+            created_at=model.created_at,
+            updated_at=model.updated_at,
+            revision=model.revision,
+        )
+        self.s.add(row)
+        self.s.flush()
+        self._index_model(row.id, model)
+        return convert.to_model(row)
+
+    def _index_model(self, model_id: int, model: Model) -> None:
+        self.s.query(SqlModelScope).filter_by(model_id=model_id).delete()
+        self.s.query(SqlModelTag).filter_by(model_id=model_id).delete()
+        self.s.add_all(SqlModelScope(model_id=model_id, scope=s) for s in set(model.regulatory_scopes))
+        self.s.add_all(SqlModelTag(model_id=model_id, key=k, value=v) for k, v in model.tags.items())
+
+    def update_model(self, model: Model, expected_revision: int) -> Model:
+        """Write ``model`` if the stored revision is still ``expected_revision``, else ``Conflict``."""
+        row = self._model_row(model.name)
+        result = self.s.execute(
+            update(SqlModel)
+            .where(SqlModel.id == row.id, SqlModel.revision == expected_revision)
+            .values(
+                owner=model.owner,
+                risk_tier=model.risk_tier.value,
+                state=model.state.value,
+                description=model.description,
+                use_case=model.use_case,
+                intended_use=model.intended_use,
+                limitations=model.limitations,
+                regulatory_scopes=list(model.regulatory_scopes),
+                tags=dict(model.tags),
+                source_links=dict(model.source_links),
+                review_cadence_months=model.review_cadence_months,
+                updated_at=model.updated_at,
+                revision=expected_revision + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(
+                f"model {model.name!r} changed since revision {expected_revision} was read "
+                f"(it is at revision {row.revision}); read it again and retry",
+                {"model": model.name, "expected_revision": expected_revision,
+                 "current_revision": row.revision},
+            )
+        self._index_model(row.id, model)
+        self.s.expire(row)
+        return convert.to_model(self._model_row(model.name))
+
+    def list_models(self, where: ModelFilter, page_size: int, token: str | None) -> Page[Model]:
+        check_page_size(page_size)
+        position = decode_token(token, "name")
+        stmt = select(SqlModel)
+        if where.owner:
+            stmt = stmt.where(SqlModel.owner == where.owner)
+        if where.risk_tier:
+            stmt = stmt.where(SqlModel.risk_tier == where.risk_tier)
+        if where.state:
+            stmt = stmt.where(SqlModel.state == where.state)
+        if where.scope:
+            stmt = stmt.where(
+                SqlModel.id.in_(select(SqlModelScope.model_id).where(SqlModelScope.scope == where.scope))
+            )
+        for key, value in where.tags:
+            stmt = stmt.where(
+                SqlModel.id.in_(
+                    select(SqlModelTag.model_id).where(SqlModelTag.key == key, SqlModelTag.value == value)
+                )
+            )
+        if where.text:
+            pattern = f"%{_escape_like(where.text.lower())}%"
+            stmt = stmt.where(
+                or_(
+                    func.lower(SqlModel.name).like(pattern, escape="\\"),
+                    func.lower(SqlModel.description).like(pattern, escape="\\"),
+                    func.lower(SqlModel.use_case).like(pattern, escape="\\"),
+                )
+            )
+        if position:
+            stmt = stmt.where(SqlModel.name > position["name"])
+        rows = self.s.scalars(stmt.order_by(SqlModel.name).limit(page_size + 1)).all()
+        kept, next_token = _page_of(rows, page_size, lambda r: {"name": r.name})
+        return Page(tuple(convert.to_model(r) for r in kept), next_token)
+
+    def count_models(self) -> int:
+        return int(self.s.scalar(select(func.count()).select_from(SqlModel)) or 0)
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def _version_row(self, model: str, version: int) -> tuple[SqlModelVersion, SqlModel]:
+        found = self.s.execute(
+            select(SqlModelVersion, SqlModel)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(SqlModel.name == model, SqlModelVersion.version == version)
+        ).one_or_none()
+        if found is None:
+            self._model_row(model)  # a missing model says so
+            raise NotFound(
+                f"model {model!r} has no version {version}", {"model": model, "version": version}
+            )
+        return found[0], found[1]
+
+    def _versions_out(self, pairs: Sequence[tuple[SqlModelVersion, str]]) -> list[ModelVersion]:
+        """Records for many version rows with two more queries in all (runs, dataset uses)."""
+        ids = [row.id for row, _ in pairs]
+        run_ids = {row.training_run_id for row, _ in pairs if row.training_run_id is not None}
+        runs = dict(
+            self.s.execute(
+                select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(SqlTrainingRun.id.in_(run_ids))
+            ).tuples().all()
+        ) if run_ids else {}
+        uses: dict[int, list[DatasetUse]] = {i: [] for i in ids}
+        if ids:
+            for version_id, dataset, dversion, role in self.s.execute(
+                select(SqlVersionDataset.version_id, SqlDataset.name, SqlDatasetVersion.version,
+                       SqlVersionDataset.role)
+                .join(SqlDatasetVersion, SqlDatasetVersion.id == SqlVersionDataset.dataset_version_id)
+                .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
+                .where(SqlVersionDataset.version_id.in_(ids))
+                .order_by(SqlVersionDataset.version_id, SqlDataset.name, SqlVersionDataset.role)
+            ).tuples():
+                uses[version_id].append(convert.to_dataset_use(dataset, dversion, role))
+        return [
+            convert.to_version(
+                row, name, runs.get(row.training_run_id) if row.training_run_id else None,
+                tuple(uses[row.id]),
+            )
+            for row, name in pairs
+        ]
+
+    def find_version(self, model: str, version: int) -> ModelVersion | None:
+        found = self.s.execute(
+            select(SqlModelVersion, SqlModel.name)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(SqlModel.name == model, SqlModelVersion.version == version)
+        ).tuples().one_or_none()
+        return None if found is None else self._versions_out([found])[0]
+
+    def next_version_number(self, model: str) -> int:
+        row = self._model_row(model)
+        current = self.s.scalar(
+            select(func.max(SqlModelVersion.version)).where(SqlModelVersion.model_id == row.id)
+        )
+        return int(current or 0) + 1
+
+    def insert_version(self, version: ModelVersion) -> ModelVersion:
+        model_row = self._model_row(version.model)
+        run_pk = None
+        if version.training_run is not None:
+            run_pk = self._run_row(version.training_run).id
+        row = SqlModelVersion(
+            model_id=model_row.id,
+            version=version.version,
+            artifact_uri=version.artifact_uri,
+            artifact_digest=version.artifact_digest,
+            source_platform=version.source_platform,
+            external_id=version.external_id,
+            training_run_id=run_pk,
+            description=version.description,
+            metrics=dict(version.metrics),
+            parameters=dict(version.parameters),
+            tags=dict(version.tags),
+            code_repository=version.code_repository,
+            code_commit=version.code_commit,
+            python_version=version.environment.python_version,
+            dependency_lock_digest=version.environment.dependency_lock_digest,
+            container_image_digest=version.environment.container_image_digest,
+            state=version.state.value,
+            registered_by=version.registered_by,
+            created_at=version.created_at,
+            updated_at=version.updated_at,
+            revision=version.revision,
+        )
+        self.s.add(row)
+        self.s.flush()
+        self.s.add_all(SqlVersionTag(version_id=row.id, key=k, value=v) for k, v in version.tags.items())
+        for use in version.datasets:
+            dv = self._dataset_version_row(use.dataset, use.version)
+            self.s.add(SqlVersionDataset(version_id=row.id, dataset_version_id=dv.id, role=use.role.value))
+        self.s.flush()
+        return self._versions_out([(row, model_row.name)])[0]
+
+    def search_versions(self, where: VersionFilter, page_size: int, token: str | None) -> Page[ModelVersion]:
+        """Versions newest first; ``where.model`` lists one model's versions (highest number first)."""
+        check_page_size(page_size)
+        position = decode_token(token, "id")
+        stmt: Select[tuple[SqlModelVersion, str]] = select(SqlModelVersion, SqlModel.name).join(
+            SqlModel, SqlModel.id == SqlModelVersion.model_id
+        )
+        if where.model:
+            stmt = stmt.where(SqlModelVersion.model_id == self._model_row(where.model).id)
+        if where.owner:
+            stmt = stmt.where(SqlModel.owner == where.owner)
+        if where.state:
+            stmt = stmt.where(SqlModelVersion.state == where.state)
+        if where.source_platform:
+            stmt = stmt.where(SqlModelVersion.source_platform == where.source_platform)
+        if where.artifact_digest:
+            stmt = stmt.where(SqlModelVersion.artifact_digest == where.artifact_digest)
+        for key, value in where.tags:
+            stmt = stmt.where(
+                SqlModelVersion.id.in_(
+                    select(SqlVersionTag.version_id).where(
+                        SqlVersionTag.key == key, SqlVersionTag.value == value
+                    )
+                )
+            )
+        if position:
+            stmt = stmt.where(SqlModelVersion.id < position["id"])
+        rows = self.s.execute(stmt.order_by(SqlModelVersion.id.desc()).limit(page_size + 1)).tuples().all()
+        kept, next_token = _page_of(rows, page_size, lambda r: {"id": r[0].id})
+        return Page(tuple(self._versions_out(kept)), next_token)
+
+    # -- datasets ----------------------------------------------------------------------------
+
+    def _dataset_row(self, name: str) -> SqlDataset:
+        row = self.s.scalars(select(SqlDataset).where(SqlDataset.name == name)).one_or_none()
+        if row is None:
+            raise NotFound(f"dataset {name!r} does not exist", {"dataset": name})
+        return row
+
+    def _dataset_version_row(self, dataset: str, version: str) -> SqlDatasetVersion:
+        ds = self._dataset_row(dataset)
+        row = self.s.scalars(
+            select(SqlDatasetVersion).where(
+                SqlDatasetVersion.dataset_id == ds.id, SqlDatasetVersion.version == version
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound(
+                f"dataset {dataset!r} has no version {version!r}",
+                {"dataset": dataset, "version": version},
+            )
+        return row
+
+    def find_dataset(self, name: str) -> Dataset | None:
+        row = self.s.scalars(select(SqlDataset).where(SqlDataset.name == name)).one_or_none()
+        return None if row is None else convert.to_dataset(row)
+
+    def insert_dataset(self, dataset: Dataset) -> Dataset:
+        if self.find_dataset(dataset.name) is not None:
+            raise AlreadyExists(f"dataset {dataset.name!r} already exists", {"dataset": dataset.name})
+        row = SqlDataset(
+            name=dataset.name, description=dataset.description, source=dataset.source,
+            owner=dataset.owner, approved=dataset.approved, created_by=dataset.created_by,
+            created_at=dataset.created_at, updated_at=dataset.updated_at, revision=dataset.revision,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return convert.to_dataset(row)
+
+    def update_dataset(self, dataset: Dataset, expected_revision: int) -> Dataset:
+        row = self._dataset_row(dataset.name)
+        result = self.s.execute(
+            update(SqlDataset)
+            .where(SqlDataset.id == row.id, SqlDataset.revision == expected_revision)
+            .values(description=dataset.description, source=dataset.source, owner=dataset.owner,
+                    approved=dataset.approved, updated_at=dataset.updated_at,
+                    revision=expected_revision + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(
+                f"dataset {dataset.name!r} changed since revision {expected_revision} was read",
+                {"dataset": dataset.name, "expected_revision": expected_revision,
+                 "current_revision": row.revision},
+            )
+        self.s.expire(row)
+        return convert.to_dataset(self._dataset_row(dataset.name))
+
+    def list_datasets(self, page_size: int, token: str | None, text: str | None = None) -> Page[Dataset]:
+        check_page_size(page_size)
+        position = decode_token(token, "name")
+        stmt = select(SqlDataset)
+        if text:
+            stmt = stmt.where(func.lower(SqlDataset.name).like(f"%{_escape_like(text.lower())}%", escape="\\"))
+        if position:
+            stmt = stmt.where(SqlDataset.name > position["name"])
+        rows = self.s.scalars(stmt.order_by(SqlDataset.name).limit(page_size + 1)).all()
+        kept, next_token = _page_of(rows, page_size, lambda r: {"name": r.name})
+        return Page(tuple(convert.to_dataset(r) for r in kept), next_token)
+
+    def find_dataset_version(self, dataset: str, version: str) -> DatasetVersion | None:
+        found = self.s.execute(
+            select(SqlDatasetVersion)
+            .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
+            .where(SqlDataset.name == dataset, SqlDatasetVersion.version == version)
+        ).scalar_one_or_none()
+        return None if found is None else convert.to_dataset_version(found, dataset)
+
+    def insert_dataset_version(self, dv: DatasetVersion) -> DatasetVersion:
+        ds = self._dataset_row(dv.dataset)
+        if self.find_dataset_version(dv.dataset, dv.version) is not None:
+            raise AlreadyExists(
+                f"dataset {dv.dataset!r} already has version {dv.version!r}",
+                {"dataset": dv.dataset, "version": dv.version},
+            )
+        row = SqlDatasetVersion(
+            dataset_id=ds.id, version=dv.version, uri=dv.uri, digest=dv.digest,
+            schema_digest=dv.schema_digest, row_count=dv.row_count, created_by=dv.created_by,
+            created_at=dv.created_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return convert.to_dataset_version(row, dv.dataset)
+
+    def list_dataset_versions(self, dataset: str) -> list[DatasetVersion]:
+        ds = self._dataset_row(dataset)
+        rows = self.s.scalars(
+            select(SqlDatasetVersion).where(SqlDatasetVersion.dataset_id == ds.id).order_by(SqlDatasetVersion.id)
+        ).all()
+        return [convert.to_dataset_version(r, dataset) for r in rows]
+
+    # -- training runs -----------------------------------------------------------------------
+
+    def _run_row(self, run_id: str) -> SqlTrainingRun:
+        row = self.s.scalars(select(SqlTrainingRun).where(SqlTrainingRun.run_id == run_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"training run {run_id!r} does not exist", {"training_run": run_id})
+        return row
+
+    def find_run(self, run_id: str) -> TrainingRun | None:
+        row = self.s.scalars(select(SqlTrainingRun).where(SqlTrainingRun.run_id == run_id)).one_or_none()
+        return None if row is None else convert.to_run(row)
+
+    def insert_run(self, run: TrainingRun) -> TrainingRun:
+        if self.find_run(run.run_id) is not None:
+            raise AlreadyExists(f"training run {run.run_id!r} already exists", {"training_run": run.run_id})
+        row = SqlTrainingRun(
+            run_id=run.run_id, platform=run.platform, experiment=run.experiment, user=run.user,
+            parameters=dict(run.parameters), metrics=dict(run.metrics), parent_run_id=run.parent_run_id,
+            code_commit=run.code_commit, started_at=run.started_at, ended_at=run.ended_at,
+            created_by=run.created_by, created_at=run.created_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return convert.to_run(row)
+
+    def list_runs(self, page_size: int, token: str | None, experiment: str | None = None) -> Page[TrainingRun]:
+        check_page_size(page_size)
+        position = decode_token(token, "id")
+        stmt = select(SqlTrainingRun)
+        if experiment:
+            stmt = stmt.where(SqlTrainingRun.experiment == experiment)
+        if position:
+            stmt = stmt.where(SqlTrainingRun.id < position["id"])
+        rows = self.s.scalars(stmt.order_by(SqlTrainingRun.id.desc()).limit(page_size + 1)).all()
+        kept, next_token = _page_of(rows, page_size, lambda r: {"id": r.id})
+        return Page(tuple(convert.to_run(r) for r in kept), next_token)
+
+    # -- deployments -------------------------------------------------------------------------
+
+    def _deployments(self, *conditions: Any) -> list[Deployment]:
+        rows = self.s.execute(
+            select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
+            .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
+            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+            .where(*conditions)
+            .order_by(SqlDeployment.id)
+        ).tuples().all()
+        return [convert.to_deployment(d, name, number) for d, name, number in rows]
+
+    def active_deployment(self, model: str, environment: str) -> Deployment | None:
+        found = self._deployments(
+            SqlModel.name == model, SqlDeployment.environment == environment,
+            SqlDeployment.state == "active",
+        )
+        return found[-1] if found else None
+
+    def insert_deployment(self, deployment: Deployment) -> Deployment:
+        version_row, model_row = self._version_row(deployment.model, deployment.version)
+        row = SqlDeployment(
+            model_id=model_row.id, version_id=version_row.id, environment=deployment.environment,
+            target=deployment.target, deployed_by=deployment.deployed_by,
+            deployed_at=deployment.deployed_at, state=deployment.state.value,
+            replaces_id=deployment.replaces, reason=deployment.reason, ended_at=deployment.ended_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return convert.to_deployment(row, deployment.model, deployment.version)
+
+    def end_deployment(self, deployment_id: int, state: str, at: datetime) -> None:
+        self.s.execute(
+            update(SqlDeployment).where(SqlDeployment.id == deployment_id)
+            .values(state=state, ended_at=at).execution_options(synchronize_session=False)
+        )
+
+    def list_deployments(self, model: str | None = None, version: int | None = None,
+                         environment: str | None = None) -> list[Deployment]:
+        conditions: list[Any] = []
+        if model is not None:
+            self._model_row(model)
+            conditions.append(SqlModel.name == model)
+        if version is not None:
+            conditions.append(SqlModelVersion.version == version)
+        if environment is not None:
+            conditions.append(SqlDeployment.environment == environment)
+        return self._deployments(*conditions)
+
+    # -- lineage -----------------------------------------------------------------------------
+
+    def lineage_parts(
+        self, model: str, version: int
+    ) -> tuple[ModelVersion, TrainingRun | None, list[tuple[DatasetVersion, Dataset, str]], list[Deployment]]:
+        """Everything the lineage graph of one version needs, in four queries."""
+        record = self.find_version(model, version)
+        if record is None:
+            self._version_row(model, version)
+            raise AssertionError("unreachable")  # pragma: no cover
+        row, _ = self._version_row(model, version)
+        run = None
+        if row.training_run_id is not None:
+            run = convert.to_run(self.s.get_one(SqlTrainingRun, row.training_run_id))
+        datasets = [
+            (convert.to_dataset_version(dv, ds.name), convert.to_dataset(ds), role)
+            for dv, ds, role in self.s.execute(
+                select(SqlDatasetVersion, SqlDataset, SqlVersionDataset.role)
+                .join(SqlVersionDataset, SqlVersionDataset.dataset_version_id == SqlDatasetVersion.id)
+                .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
+                .where(SqlVersionDataset.version_id == row.id)
+                .order_by(SqlDataset.name, SqlVersionDataset.role)
+            ).tuples()
+        ]
+        deployments = self._deployments(SqlDeployment.version_id == row.id)
+        return record, run, datasets, deployments
+
+    # -- principals and tokens ---------------------------------------------------------------
+
+    def _principal_row(self, name: str) -> SqlPrincipal:
+        row = self.s.scalars(select(SqlPrincipal).where(SqlPrincipal.name == name)).one_or_none()
+        if row is None:
+            raise NotFound(f"principal {name!r} does not exist", {"principal": name})
+        return row
+
+    def find_principal(self, name: str) -> Principal | None:
+        row = self.s.scalars(select(SqlPrincipal).where(SqlPrincipal.name == name)).one_or_none()
+        return None if row is None else convert.to_principal(row)
+
+    def insert_principal(self, principal: Principal) -> Principal:
+        if self.find_principal(principal.name) is not None:
+            raise AlreadyExists(f"principal {principal.name!r} already exists", {"principal": principal.name})
+        row = SqlPrincipal(
+            name=principal.name, kind=principal.kind.value, display_name=principal.display_name,
+            roles=sorted(r.value for r in principal.roles), disabled=principal.disabled,
+            created_at=principal.created_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return convert.to_principal(row)
+
+    def list_principals(self) -> list[Principal]:
+        return [convert.to_principal(r) for r in self.s.scalars(select(SqlPrincipal).order_by(SqlPrincipal.name))]
+
+    def count_principals(self) -> int:
+        return int(self.s.scalar(select(func.count()).select_from(SqlPrincipal)) or 0)
+
+    def insert_token(self, principal: str, name: str, prefix: str, token_hash: str,
+                     created_at: datetime, expires_at: datetime | None) -> ApiToken:
+        owner = self._principal_row(principal)
+        row = SqlApiToken(
+            principal_id=owner.id, name=name, prefix=prefix, token_hash=token_hash,
+            created_at=created_at, expires_at=expires_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return convert.to_token(row, principal)
+
+    def find_token(self, token_hash: str) -> tuple[ApiToken, Principal] | None:
+        found = self.s.execute(
+            select(SqlApiToken, SqlPrincipal)
+            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
+            .where(SqlApiToken.token_hash == token_hash)
+        ).tuples().one_or_none()
+        if found is None:
+            return None
+        token, principal = found
+        return convert.to_token(token, principal.name), convert.to_principal(principal)
+
+    def get_token(self, token_id: int) -> ApiToken:
+        found = self.s.execute(
+            select(SqlApiToken, SqlPrincipal.name)
+            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
+            .where(SqlApiToken.id == token_id)
+        ).tuples().one_or_none()
+        if found is None:
+            raise NotFound(f"token {token_id} does not exist", {"token": token_id})
+        return convert.to_token(found[0], found[1])
+
+    def revoke_token(self, token_id: int, at: datetime) -> ApiToken:
+        self.get_token(token_id)
+        self.s.execute(
+            update(SqlApiToken).where(SqlApiToken.id == token_id, SqlApiToken.revoked_at.is_(None))
+            .values(revoked_at=at).execution_options(synchronize_session=False)
+        )
+        return self.get_token(token_id)
+
+    def list_tokens(self, principal: str | None = None) -> list[ApiToken]:
+        stmt = select(SqlApiToken, SqlPrincipal.name).join(
+            SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id
+        )
+        if principal is not None:
+            stmt = stmt.where(SqlPrincipal.name == principal)
+        return [convert.to_token(t, n) for t, n in self.s.execute(stmt.order_by(SqlApiToken.id)).tuples()]
+
+    # -- audit events ------------------------------------------------------------------------
+
+    def append_event(self, fields: dict[str, Any], prev_hash: str, event_hash: str) -> AuditEvent:
+        """Store one sealed event and move the ledger head; call inside ``write()`` only."""
+        row = SqlAuditEvent(
+            seq=fields["seq"], time=fields["time"], actor=fields["actor"], action=fields["action"],
+            subject_type=fields["subject_type"], subject_id=fields["subject_id"],
+            before=encode_json(fields["before"]), after=encode_json(fields["after"]),
+            reason=fields["reason"], request_id=fields["request_id"],
+            client_address=fields["client_address"], user_agent=fields["user_agent"],
+            prev_hash=prev_hash, hash=event_hash,
+        )
+        self.s.add(row)
+        self.s.execute(
+            update(SqlLedgerHead).where(SqlLedgerHead.id == 1)
+            .values(size=fields["seq"], head_hash=event_hash).execution_options(synchronize_session=False)
+        )
+        self.s.flush()
+        return convert.to_event(row)
+
+    def list_events(self, where: AuditFilter, page_size: int, token: str | None) -> Page[AuditEvent]:
+        check_page_size(page_size)
+        position = decode_token(token, "seq")
+        conditions = []
+        if where.subject_type:
+            conditions.append(SqlAuditEvent.subject_type == where.subject_type)
+        if where.subject_id:
+            conditions.append(SqlAuditEvent.subject_id == where.subject_id)
+        if where.actor:
+            conditions.append(SqlAuditEvent.actor == where.actor)
+        if where.action:
+            conditions.append(SqlAuditEvent.action == where.action)
+        if where.since:
+            conditions.append(SqlAuditEvent.time >= format_time(where.since))
+        if where.until:
+            conditions.append(SqlAuditEvent.time < format_time(where.until))
+        if position:
+            conditions.append(SqlAuditEvent.seq > position["seq"])
+        rows = self.s.scalars(
+            select(SqlAuditEvent).where(and_(True, *conditions)).order_by(SqlAuditEvent.seq)
+            .limit(page_size + 1)
+        ).all()
+        kept, next_token = _page_of(rows, page_size, lambda r: {"seq": r.seq})
+        return Page(tuple(convert.to_event(r) for r in kept), next_token)
+
+    def iter_event_rows(self, batch: int = 5000) -> Iterator[SqlAuditEvent]:
+        """Every stored event row in ``seq`` order, fetched in batches (for verification)."""
+        last = -1
+        while True:
+            rows = self.s.scalars(
+                select(SqlAuditEvent).where(SqlAuditEvent.seq > last).order_by(SqlAuditEvent.seq).limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].seq
+            self.s.expunge_all()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
