@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from steward.domain import (
     COMMIT_PATTERN,
@@ -32,6 +39,7 @@ from steward.domain import (
     Role,
     VersionState,
 )
+from steward.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -122,7 +130,9 @@ class DatasetUseIn(_In):
 
 
 class EnvironmentIn(_In):
-    python_version: Annotated[str, StringConstraints(max_length=64, pattern=r"^\d+\.\d+(\.\d+)?")] | None = None
+    python_version: Annotated[str, StringConstraints(max_length=64, pattern=r"^\d+\.\d+(\.\d+)?")] | None = (
+        None
+    )
     dependency_lock_digest: Digest | None = None
     container_image_digest: Digest | None = None
 
@@ -219,7 +229,10 @@ class DatasetOut(_Out):
 
 
 class DatasetVersionCreate(_In):
-    version: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+    version: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+    ]
     uri: Uri
     digest: Digest
     schema_digest: Digest | None = None
@@ -410,3 +423,40 @@ class Health(BaseModel):
     database: str
     schema_revision: str | None
     principals: int
+
+
+# -- validation errors -------------------------------------------------------------------------
+
+_LOCATIONS = {"body", "query", "path", "header"}
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """pydantic's error location as a dotted path with list indexes: ``datasets[0].role``."""
+    path = ""
+    for part in (p for p in loc if p not in _LOCATIONS):
+        text = str(part)
+        path += f"[{text}]" if isinstance(part, int) else (f".{text}" if path else text)
+    return path or ".".join(str(p) for p in loc)
+
+
+def invalid_input(errors: list[Any]) -> InvalidInput:
+    """One :class:`InvalidInput` naming every field and the rule it broke."""
+    details = [
+        {
+            "field": field_path(tuple(e.get("loc", ()))),
+            "rule": e.get("type", "invalid"),
+            "message": e.get("msg", "invalid"),
+        }
+        for e in errors
+    ]
+    first = details[0] if details else {"field": "body", "message": "invalid"}
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return InvalidInput(f"{first['field']}: {first['message']}{more}", {"errors": details})
+
+
+def parse(schema: type[BaseModel], data: dict[str, Any]) -> Any:
+    """Build a request schema, turning pydantic's error into :class:`InvalidInput`."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input(list(exc.errors())) from exc

@@ -1,8 +1,8 @@
-"""Who may do what: the one role × action table.
+"""Who may do what: the one role x action table.
 
 Every REST route, CLI command and SDK call names one :class:`Action`; the server checks the
 caller's roles against :data:`PERMISSIONS` before the service runs. ``docs/reference/roles.md`` is
-generated from this table and a test walks every route × every role against it. ``auditor`` is
+generated from this table and a test walks every route x every role against it. ``auditor`` is
 read-only everywhere.
 """
 
@@ -30,7 +30,7 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     PRINCIPAL_READ = "principal.read"
     PRINCIPAL_MANAGE = "principal.manage"
-    TOKEN_MANAGE = "token.manage"
+    TOKEN_MANAGE = "token.manage"  # noqa: S105 (an action name, not a secret)
 
 
 _EVERYONE = frozenset(Role)
@@ -71,6 +71,9 @@ def authorize(principal: Principal, action: Action) -> None:
         roles = sorted(r.value for r in PERMISSIONS[action])
         raise PermissionDenied(
             f"{principal.name} may not {action.value}: it needs one of the roles {', '.join(roles)}",
-            {"action": action.value, "required_roles": roles,
-             "roles": sorted(r.value for r in principal.roles)},
+            {
+                "action": action.value,
+                "required_roles": roles,
+                "roles": sorted(r.value for r in principal.roles),
+            },
         )

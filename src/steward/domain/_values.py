@@ -77,7 +77,7 @@ _DIGEST = re.compile(DIGEST_PATTERN)
 
 
 def check_name(field: str, value: str) -> str:
-    """A record name: 1..128 characters, letters, digits, ``.``, ``_``, ``-``, not starting with punctuation."""
+    """A record name: 1..128 letters, digits, ``.``, ``_``, ``-``, not starting with punctuation."""
     if not value or len(value) > NAME_MAX or not _NAME.match(value):
         raise InvalidInput.field(
             field,
@@ -92,6 +92,8 @@ def check_digest(field: str, value: str) -> str:
     """A content digest: ``sha256:`` and 64 lower-case hex digits."""
     if not _DIGEST.match(value):
         raise InvalidInput.field(
-            field, "digest", f"must be 'sha256:' followed by 64 lower-case hex digits (got {value!r})"
+            field,
+            "digest",
+            f"must be 'sha256:' followed by 64 lower-case hex digits (got {value!r})",
         )
     return value

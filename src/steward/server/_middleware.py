@@ -55,12 +55,23 @@ class RequestLimits:
             await self._refuse(send_with_id)
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"error": {
-            "code": "payload_too_large",
-            "message": f"the request body is larger than {self.max_body_bytes} bytes",
-            "details": {"limit_bytes": self.max_body_bytes},
-        }}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "payload_too_large",
+                    "message": f"the request body is larger than {self.max_body_bytes} bytes",
+                    "details": {"limit_bytes": self.max_body_bytes},
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -59,8 +59,14 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
         current, head = core.schema()
         with core.store.read() as tx:
             principals = tx.count_principals()
-        body = {"status": "ok", "version": __version__, "database": core.store.backend,
-                "schema_revision": current, "schema_head": head, "principals": principals}
+        body = {
+            "status": "ok",
+            "version": __version__,
+            "database": core.store.backend,
+            "schema_revision": current,
+            "schema_head": head,
+            "principals": principals,
+        }
         if principals == 0:
             body["first_run"] = FIRST_RUN
         return JSONResponse(body)

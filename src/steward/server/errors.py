@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from steward.errors import StewardError
+from steward.wire import invalid_input
 
 STATUS: dict[str, int] = {
     "invalid_input": 422,
@@ -28,34 +29,26 @@ STATUS: dict[str, int] = {
     "method_not_allowed": 405,
 }
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
-               403: "permission_denied", 413: "payload_too_large"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    401: "unauthenticated",
+    403: "permission_denied",
+    413: "payload_too_large",
+}
 
 
-def error_response(code: str, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details or {}}},
         status_code=STATUS.get(code, 500),
         headers=headers,
     )
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
-    return path or ".".join(str(p) for p in loc)
-
-
-def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """pydantic's errors as ``{field, rule, message}`` (field as a dotted path)."""
-    return [
-        {"field": _field_path(tuple(e.get("loc", ()))), "rule": e.get("type", "invalid"),
-         "message": e.get("msg", "invalid")}
-        for e in errors
-    ]
 
 
 def install(app: FastAPI) -> None:
@@ -66,12 +59,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = validation_details(list(exc.errors()))
-        first = details[0] if details else {"field": "body", "message": "invalid"}
-        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-        return error_response(
-            "invalid_input", f"{first['field']}: {first['message']}{more}", {"errors": details}
-        )
+        error = invalid_input(list(exc.errors()))
+        return error_response(error.code, error.message, error.details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -27,8 +27,13 @@ class AuditService:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
 
-    def list_events(self, caller: Caller, where: AuditFilter, page_size: int = 100,
-                    page_token: str | None = None) -> Page[AuditEvent]:
+    def list_events(
+        self,
+        caller: Caller,
+        where: AuditFilter,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> Page[AuditEvent]:
         caller.authorize(Action.AUDIT_READ)
         with self.store.read() as tx:
             return tx.list_events(where, page_size, page_token)
@@ -51,27 +56,44 @@ class AuditService:
                     progress(count)
                 if row.seq != count:
                     return Verification(
-                        False, count - 1, expected_prev, count if row.seq > count else row.seq,
+                        False,
+                        count - 1,
+                        expected_prev,
+                        count if row.seq > count else row.seq,
                         f"event {count} is missing (the next stored event is {row.seq})"
-                        if row.seq > count else f"event {row.seq} appears out of order",
+                        if row.seq > count
+                        else f"event {row.seq} appears out of order",
                     )
                 if row.prev_hash != expected_prev:
                     return Verification(
-                        False, count - 1, expected_prev, row.seq,
+                        False,
+                        count - 1,
+                        expected_prev,
+                        row.seq,
                         f"event {row.seq} does not follow event {row.seq - 1}: an event was "
                         "inserted, removed or reordered here",
                     )
                 fields = {
-                    "seq": row.seq, "time": row.time, "actor": row.actor, "action": row.action,
-                    "subject_type": row.subject_type, "subject_id": row.subject_id,
-                    "before": decode_json(row.before), "after": decode_json(row.after),
-                    "reason": row.reason, "request_id": row.request_id,
-                    "client_address": row.client_address, "user_agent": row.user_agent,
+                    "seq": row.seq,
+                    "time": row.time,
+                    "actor": row.actor,
+                    "action": row.action,
+                    "subject_type": row.subject_type,
+                    "subject_id": row.subject_id,
+                    "before": decode_json(row.before),
+                    "after": decode_json(row.after),
+                    "reason": row.reason,
+                    "request_id": row.request_id,
+                    "client_address": row.client_address,
+                    "user_agent": row.user_agent,
                 }
                 _, recomputed = seal(expected_prev, fields)
                 if recomputed != row.hash:
                     return Verification(
-                        False, count - 1, expected_prev, row.seq,
+                        False,
+                        count - 1,
+                        expected_prev,
+                        row.seq,
                         f"event {row.seq} ({row.action} on {row.subject_type} {row.subject_id}) was "
                         "changed after it was written: its content no longer matches its hash",
                     )
@@ -79,7 +101,10 @@ class AuditService:
             if head.size != count or head.head_hash != expected_prev:
                 bad = min(head.size, count) + 1
                 return Verification(
-                    False, count, expected_prev, bad,
+                    False,
+                    count,
+                    expected_prev,
+                    bad,
                     f"the log holds {count} events but its head records {head.size} "
                     f"(events from {bad} on were removed or added outside Steward)",
                 )

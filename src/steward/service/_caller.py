@@ -28,5 +28,7 @@ def local_operator(request_id: str = "", name: str | None = None) -> Caller:
     """
     user = name or f"local:{getpass.getuser()}"
     principal = Principal(name=user, roles=frozenset({Role.ADMIN}), kind=PrincipalKind.SERVICE)
-    return Caller(principal, Origin(actor=user, request_id=request_id, client_address="local",
-                                    user_agent="steward-cli"))
+    return Caller(
+        principal,
+        Origin(actor=user, request_id=request_id, client_address="local", user_agent="steward-cli"),
+    )

@@ -33,7 +33,12 @@ class EventBus:
         self._after_commit.append(sink)
 
     def emit(
-        self, tx: SqlTransaction, event: DomainEvent, origin: Origin, at: datetime, pending: list[AuditEvent]
+        self,
+        tx: SqlTransaction,
+        event: DomainEvent,
+        origin: Origin,
+        at: datetime,
+        pending: list[AuditEvent],
     ) -> AuditEvent:
         head = tx.ledger_head()
         fields: dict[str, Any] = {

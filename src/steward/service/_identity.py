@@ -20,7 +20,7 @@ from steward.service._registry import utcnow
 from steward.service._snapshots import snapshot
 from steward.storage import SqlStore
 
-TOKEN_PREFIX = "stw_"
+TOKEN_PREFIX = "stw_"  # noqa: S105 (the public prefix of every token)
 
 
 def hash_token(secret: str) -> str:
@@ -36,10 +36,15 @@ class IdentityService:
     def create_principal(self, caller: Caller, spec: wire.PrincipalCreate) -> Principal:
         caller.authorize(Action.PRINCIPAL_MANAGE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_principal(Principal(
-                name=spec.name, roles=frozenset(spec.roles), kind=spec.kind,
-                display_name=spec.display_name, created_at=w.at,
-            ))
+            stored = w.tx.insert_principal(
+                Principal(
+                    name=spec.name,
+                    roles=frozenset(spec.roles),
+                    kind=spec.kind,
+                    display_name=spec.display_name,
+                    created_at=w.at,
+                )
+            )
             w.emit(DomainEvent("principal.created", "principal", stored.name, after=snapshot(stored)))
         return stored
 
@@ -60,10 +65,10 @@ class IdentityService:
             if spec.expires_at is not None and spec.expires_at <= w.at:
                 raise InvalidInput.field("expires_at", "future", "must be in the future")
             if w.tx.find_principal(spec.principal) is None:
-                raise NotFound(f"principal {spec.principal!r} does not exist",
-                               {"principal": spec.principal})
-            token = w.tx.insert_token(spec.principal, spec.name, secret[:12], hash_token(secret),
-                                      w.at, spec.expires_at)
+                raise NotFound(f"principal {spec.principal!r} does not exist", {"principal": spec.principal})
+            token = w.tx.insert_token(
+                spec.principal, spec.name, secret[:12], hash_token(secret), w.at, spec.expires_at
+            )
             w.emit(DomainEvent("token.created", "token", str(token.id), after=snapshot(token)))
         return token, secret
 
@@ -72,8 +77,16 @@ class IdentityService:
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             before = w.tx.get_token(token_id)
             token = w.tx.revoke_token(token_id, w.at)
-            w.emit(DomainEvent("token.revoked", "token", str(token_id), before=snapshot(before),
-                               after=snapshot(token), reason=reason))
+            w.emit(
+                DomainEvent(
+                    "token.revoked",
+                    "token",
+                    str(token_id),
+                    before=snapshot(before),
+                    after=snapshot(token),
+                    reason=reason,
+                )
+            )
         return token
 
     def list_tokens(self, caller: Caller, principal: str | None = None) -> list[ApiToken]:

@@ -53,13 +53,20 @@ class RegistryService:
         caller.authorize(Action.MODEL_CREATE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             model = Model(
-                name=spec.name, owner=spec.owner, risk_tier=spec.risk_tier,
-                description=spec.description, use_case=spec.use_case,
-                intended_use=spec.intended_use, limitations=spec.limitations,
-                regulatory_scopes=tuple(dict.fromkeys(spec.regulatory_scopes)), tags=dict(spec.tags),
+                name=spec.name,
+                owner=spec.owner,
+                risk_tier=spec.risk_tier,
+                description=spec.description,
+                use_case=spec.use_case,
+                intended_use=spec.intended_use,
+                limitations=spec.limitations,
+                regulatory_scopes=tuple(dict.fromkeys(spec.regulatory_scopes)),
+                tags=dict(spec.tags),
                 review_cadence_months=spec.review_cadence_months,
-                source_links=dict(spec.source_links), created_by=caller.name,
-                created_at=w.at, updated_at=w.at,
+                source_links=dict(spec.source_links),
+                created_by=caller.name,
+                created_at=w.at,
+                updated_at=w.at,
             )
             stored = w.tx.insert_model(model)
             w.emit(DomainEvent("model.created", "model", stored.name, after=snapshot(stored)))
@@ -88,12 +95,14 @@ class RegistryService:
             updated = replace(current, **given, updated_at=w.at)
             stored = w.tx.update_model(updated, spec.revision)
             before, after = changes(snapshot(current), snapshot(stored))
-            w.emit(DomainEvent("model.updated", "model", name, before=before, after=after,
-                               reason=spec.reason))
+            w.emit(
+                DomainEvent("model.updated", "model", name, before=before, after=after, reason=spec.reason)
+            )
         return stored
 
-    def list_models(self, caller: Caller, where: ModelFilter, page_size: int = 50,
-                    page_token: str | None = None) -> Page[Model]:
+    def list_models(
+        self, caller: Caller, where: ModelFilter, page_size: int = 50, page_token: str | None = None
+    ) -> Page[Model]:
         caller.authorize(Action.MODEL_READ)
         with self.store.read() as tx:
             return tx.list_models(where, page_size, page_token)
@@ -109,30 +118,48 @@ class RegistryService:
             ensure_model_writable(owner)
             if spec.training_run is not None and w.tx.find_run(spec.training_run) is None:
                 raise InvalidInput.field(
-                    "training_run", "exists",
+                    "training_run",
+                    "exists",
                     f"training run {spec.training_run!r} is not recorded; record it first "
                     "(POST /api/v1/runs)",
                 )
             for i, use in enumerate(spec.datasets):
                 if w.tx.find_dataset_version(use.dataset, use.version) is None:
                     raise InvalidInput.field(
-                        f"datasets[{i}]", "exists",
+                        f"datasets[{i}]",
+                        "exists",
                         f"dataset version {use.dataset}@{use.version} is not recorded; record it first",
                     )
             uses = tuple(dict.fromkeys(DatasetUse(u.dataset, u.version, u.role) for u in spec.datasets))
             version = ModelVersion(
-                model=model, version=w.tx.next_version_number(model),
-                artifact_uri=spec.artifact_uri, artifact_digest=spec.artifact_digest,
-                source_platform=spec.source_platform, external_id=spec.external_id,
-                training_run=spec.training_run, description=spec.description,
-                metrics=dict(spec.metrics), parameters=dict(spec.parameters), tags=dict(spec.tags),
-                datasets=uses, code_repository=spec.code_repository, code_commit=spec.code_commit,
+                model=model,
+                version=w.tx.next_version_number(model),
+                artifact_uri=spec.artifact_uri,
+                artifact_digest=spec.artifact_digest,
+                source_platform=spec.source_platform,
+                external_id=spec.external_id,
+                training_run=spec.training_run,
+                description=spec.description,
+                metrics=dict(spec.metrics),
+                parameters=dict(spec.parameters),
+                tags=dict(spec.tags),
+                datasets=uses,
+                code_repository=spec.code_repository,
+                code_commit=spec.code_commit,
                 environment=Environment(**spec.environment.model_dump()),
-                registered_by=caller.name, created_at=w.at, updated_at=w.at,
+                registered_by=caller.name,
+                created_at=w.at,
+                updated_at=w.at,
             )
             stored = w.tx.insert_version(version)
-            w.emit(DomainEvent("model_version.registered", "model_version",
-                               f"{model}/{stored.version}", after=snapshot(stored)))
+            w.emit(
+                DomainEvent(
+                    "model_version.registered",
+                    "model_version",
+                    f"{model}/{stored.version}",
+                    after=snapshot(stored),
+                )
+            )
         return stored
 
     def get_version(self, caller: Caller, model: str, version: int) -> ModelVersion:
@@ -142,12 +169,19 @@ class RegistryService:
             if found is None:
                 if tx.find_model(model) is None:
                     raise NotFound(f"model {model!r} does not exist", {"model": model})
-                raise NotFound(f"model {model!r} has no version {version}",
-                               {"model": model, "version": version})
+                raise NotFound(
+                    f"model {model!r} has no version {version}",
+                    {"model": model, "version": version},
+                )
         return found
 
-    def search_versions(self, caller: Caller, where: VersionFilter, page_size: int = 50,
-                        page_token: str | None = None) -> Page[ModelVersion]:
+    def search_versions(
+        self,
+        caller: Caller,
+        where: VersionFilter,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]:
         caller.authorize(Action.VERSION_READ)
         with self.store.read() as tx:
             return tx.search_versions(where, page_size, page_token)
@@ -157,10 +191,18 @@ class RegistryService:
     def create_dataset(self, caller: Caller, spec: wire.DatasetCreate) -> Dataset:
         caller.authorize(Action.DATASET_WRITE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_dataset(Dataset(
-                name=spec.name, description=spec.description, source=spec.source, owner=spec.owner,
-                approved=spec.approved, created_by=caller.name, created_at=w.at, updated_at=w.at,
-            ))
+            stored = w.tx.insert_dataset(
+                Dataset(
+                    name=spec.name,
+                    description=spec.description,
+                    source=spec.source,
+                    owner=spec.owner,
+                    approved=spec.approved,
+                    created_by=caller.name,
+                    created_at=w.at,
+                    updated_at=w.at,
+                )
+            )
             w.emit(DomainEvent("dataset.created", "dataset", stored.name, after=snapshot(stored)))
         return stored
 
@@ -173,8 +215,16 @@ class RegistryService:
             given = spec.model_dump(exclude_unset=True, exclude={"revision", "reason"})
             stored = w.tx.update_dataset(replace(current, **given, updated_at=w.at), spec.revision)
             before, after = changes(snapshot(current), snapshot(stored))
-            w.emit(DomainEvent("dataset.updated", "dataset", name, before=before, after=after,
-                               reason=spec.reason))
+            w.emit(
+                DomainEvent(
+                    "dataset.updated",
+                    "dataset",
+                    name,
+                    before=before,
+                    after=after,
+                    reason=spec.reason,
+                )
+            )
         return stored
 
     def get_dataset(self, caller: Caller, name: str) -> Dataset:
@@ -185,23 +235,42 @@ class RegistryService:
             raise NotFound(f"dataset {name!r} does not exist", {"dataset": name})
         return found
 
-    def list_datasets(self, caller: Caller, page_size: int = 50, page_token: str | None = None,
-                      text: str | None = None) -> Page[Dataset]:
+    def list_datasets(
+        self,
+        caller: Caller,
+        page_size: int = 50,
+        page_token: str | None = None,
+        text: str | None = None,
+    ) -> Page[Dataset]:
         caller.authorize(Action.DATASET_READ)
         with self.store.read() as tx:
             return tx.list_datasets(page_size, page_token, text)
 
-    def add_dataset_version(self, caller: Caller, dataset: str,
-                            spec: wire.DatasetVersionCreate) -> DatasetVersion:
+    def add_dataset_version(
+        self, caller: Caller, dataset: str, spec: wire.DatasetVersionCreate
+    ) -> DatasetVersion:
         caller.authorize(Action.DATASET_WRITE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_dataset_version(DatasetVersion(
-                dataset=dataset, version=spec.version, uri=spec.uri, digest=spec.digest,
-                schema_digest=spec.schema_digest, row_count=spec.row_count,
-                created_by=caller.name, created_at=w.at,
-            ))
-            w.emit(DomainEvent("dataset_version.created", "dataset_version",
-                               f"{dataset}@{stored.version}", after=snapshot(stored)))
+            stored = w.tx.insert_dataset_version(
+                DatasetVersion(
+                    dataset=dataset,
+                    version=spec.version,
+                    uri=spec.uri,
+                    digest=spec.digest,
+                    schema_digest=spec.schema_digest,
+                    row_count=spec.row_count,
+                    created_by=caller.name,
+                    created_at=w.at,
+                )
+            )
+            w.emit(
+                DomainEvent(
+                    "dataset_version.created",
+                    "dataset_version",
+                    f"{dataset}@{stored.version}",
+                    after=snapshot(stored),
+                )
+            )
         return stored
 
     def list_dataset_versions(self, caller: Caller, dataset: str) -> list[DatasetVersion]:
@@ -216,15 +285,25 @@ class RegistryService:
         if spec.started_at and spec.ended_at and spec.ended_at < spec.started_at:
             raise InvalidInput.field("ended_at", "order", "must not be before started_at")
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_run(TrainingRun(
-                run_id=spec.run_id, platform=spec.platform, experiment=spec.experiment,
-                user=spec.user, parameters=dict(spec.parameters), metrics=dict(spec.metrics),
-                parent_run_id=spec.parent_run_id, code_commit=spec.code_commit,
-                started_at=spec.started_at, ended_at=spec.ended_at, created_by=caller.name,
-                created_at=w.at,
-            ))
-            w.emit(DomainEvent("training_run.recorded", "training_run", stored.run_id,
-                               after=snapshot(stored)))
+            stored = w.tx.insert_run(
+                TrainingRun(
+                    run_id=spec.run_id,
+                    platform=spec.platform,
+                    experiment=spec.experiment,
+                    user=spec.user,
+                    parameters=dict(spec.parameters),
+                    metrics=dict(spec.metrics),
+                    parent_run_id=spec.parent_run_id,
+                    code_commit=spec.code_commit,
+                    started_at=spec.started_at,
+                    ended_at=spec.ended_at,
+                    created_by=caller.name,
+                    created_at=w.at,
+                )
+            )
+            w.emit(
+                DomainEvent("training_run.recorded", "training_run", stored.run_id, after=snapshot(stored))
+            )
         return stored
 
     def get_run(self, caller: Caller, run_id: str) -> TrainingRun:
@@ -235,8 +314,13 @@ class RegistryService:
             raise NotFound(f"training run {run_id!r} does not exist", {"training_run": run_id})
         return found
 
-    def list_runs(self, caller: Caller, page_size: int = 50, page_token: str | None = None,
-                  experiment: str | None = None) -> Page[TrainingRun]:
+    def list_runs(
+        self,
+        caller: Caller,
+        page_size: int = 50,
+        page_token: str | None = None,
+        experiment: str | None = None,
+    ) -> Page[TrainingRun]:
         caller.authorize(Action.RUN_READ)
         with self.store.read() as tx:
             return tx.list_runs(page_size, page_token, experiment)
@@ -255,25 +339,41 @@ class RegistryService:
                 raise NotFound(f"model {model!r} does not exist", {"model": model})
             ensure_model_writable(owner)
             if w.tx.find_version(model, spec.version) is None:
-                raise NotFound(f"model {model!r} has no version {spec.version}",
-                               {"model": model, "version": spec.version})
+                raise NotFound(
+                    f"model {model!r} has no version {spec.version}",
+                    {"model": model, "version": spec.version},
+                )
             current = w.tx.active_deployment(model, spec.environment)
             if current is not None:
                 w.tx.end_deployment(current.id, DeploymentState.REPLACED.value, w.at)
-            stored = w.tx.insert_deployment(Deployment(
-                id=0, model=model, version=spec.version, environment=spec.environment,
-                target=spec.target, deployed_by=caller.name, deployed_at=w.at,
-                replaces=current.id if current else None, reason=spec.reason,
-            ))
-            w.emit(DomainEvent(
-                "deployment.recorded", "deployment", f"{model}/{spec.environment}/{stored.id}",
-                before=snapshot(current) if current else None, after=snapshot(stored),
-                reason=spec.reason,
-            ))
+            stored = w.tx.insert_deployment(
+                Deployment(
+                    id=0,
+                    model=model,
+                    version=spec.version,
+                    environment=spec.environment,
+                    target=spec.target,
+                    deployed_by=caller.name,
+                    deployed_at=w.at,
+                    replaces=current.id if current else None,
+                    reason=spec.reason,
+                )
+            )
+            w.emit(
+                DomainEvent(
+                    "deployment.recorded",
+                    "deployment",
+                    f"{model}/{spec.environment}/{stored.id}",
+                    before=snapshot(current) if current else None,
+                    after=snapshot(stored),
+                    reason=spec.reason,
+                )
+            )
         return stored
 
-    def list_deployments(self, caller: Caller, model: str | None = None,
-                         environment: str | None = None) -> list[Deployment]:
+    def list_deployments(
+        self, caller: Caller, model: str | None = None, environment: str | None = None
+    ) -> list[Deployment]:
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read() as tx:
             return tx.list_deployments(model=model, environment=environment)
@@ -286,46 +386,100 @@ class RegistryService:
         with self.store.read() as tx:
             record, run, datasets, deployments = tx.lineage_parts(model, version)
         root = f"version:{model}/{version}"
-        nodes = [LineageNode(root, "model_version", f"{model} v{version}", {
-            "artifact_uri": record.artifact_uri, "artifact_digest": record.artifact_digest,
-            "state": record.state.value, "source_platform": record.source_platform,
-        })]
+        nodes = [
+            LineageNode(
+                root,
+                "model_version",
+                f"{model} v{version}",
+                {
+                    "artifact_uri": record.artifact_uri,
+                    "artifact_digest": record.artifact_digest,
+                    "state": record.state.value,
+                    "source_platform": record.source_platform,
+                },
+            )
+        ]
         edges: list[LineageEdge] = []
         for dv, ds, role in datasets:
             node = f"dataset:{dv.dataset}@{dv.version}"
-            nodes.append(LineageNode(node, "dataset_version", f"{dv.dataset}@{dv.version}", {
-                "digest": dv.digest, "schema_digest": dv.schema_digest, "uri": dv.uri,
-                "source": ds.source, "approved": ds.approved,
-            }))
-            edges.append(LineageEdge(node, run_node(run) if run and role == "training" else root,
-                                     f"{role}_data"))
+            nodes.append(
+                LineageNode(
+                    node,
+                    "dataset_version",
+                    f"{dv.dataset}@{dv.version}",
+                    {
+                        "digest": dv.digest,
+                        "schema_digest": dv.schema_digest,
+                        "uri": dv.uri,
+                        "source": ds.source,
+                        "approved": ds.approved,
+                    },
+                )
+            )
+            edges.append(
+                LineageEdge(node, run_node(run) if run and role == "training" else root, f"{role}_data")
+            )
         if run is not None:
-            nodes.append(LineageNode(run_node(run), "training_run", run.run_id, {
-                "platform": run.platform, "experiment": run.experiment, "user": run.user,
-                "code_commit": run.code_commit,
-            }))
+            nodes.append(
+                LineageNode(
+                    run_node(run),
+                    "training_run",
+                    run.run_id,
+                    {
+                        "platform": run.platform,
+                        "experiment": run.experiment,
+                        "user": run.user,
+                        "code_commit": run.code_commit,
+                    },
+                )
+            )
             edges.append(LineageEdge(run_node(run), root, "produced"))
         if record.code_commit or record.code_repository:
             code = f"code:{record.code_repository or ''}@{record.code_commit or ''}"
-            nodes.append(LineageNode(code, "code", record.code_commit or record.code_repository or "", {
-                "repository": record.code_repository, "commit": record.code_commit,
-            }))
+            nodes.append(
+                LineageNode(
+                    code,
+                    "code",
+                    record.code_commit or record.code_repository or "",
+                    {
+                        "repository": record.code_repository,
+                        "commit": record.code_commit,
+                    },
+                )
+            )
             edges.append(LineageEdge(code, run_node(run) if run else root, "source_code"))
         env = record.environment
         if env.python_version or env.dependency_lock_digest or env.container_image_digest:
             env_id = f"environment:{model}/{version}"
-            nodes.append(LineageNode(env_id, "environment", env.python_version or "environment", {
-                "python_version": env.python_version,
-                "dependency_lock_digest": env.dependency_lock_digest,
-                "container_image_digest": env.container_image_digest,
-            }))
+            nodes.append(
+                LineageNode(
+                    env_id,
+                    "environment",
+                    env.python_version or "environment",
+                    {
+                        "python_version": env.python_version,
+                        "dependency_lock_digest": env.dependency_lock_digest,
+                        "container_image_digest": env.container_image_digest,
+                    },
+                )
+            )
             edges.append(LineageEdge(env_id, root, "built_with"))
         for d in deployments:
             node = f"deployment:{d.id}"
-            nodes.append(LineageNode(node, "deployment", f"{d.environment} ({d.target})", {
-                "environment": d.environment, "target": d.target, "state": d.state.value,
-                "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by,
-            }))
+            nodes.append(
+                LineageNode(
+                    node,
+                    "deployment",
+                    f"{d.environment} ({d.target})",
+                    {
+                        "environment": d.environment,
+                        "target": d.target,
+                        "state": d.state.value,
+                        "deployed_at": d.deployed_at.isoformat(),
+                        "deployed_by": d.deployed_by,
+                    },
+                )
+            )
             edges.append(LineageEdge(root, node, "deployed_as"))
         return Lineage(root, tuple(nodes), tuple(edges))
 

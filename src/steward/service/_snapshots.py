@@ -12,9 +12,7 @@ def snapshot(record: Any, *, skip: tuple[str, ...] = ("created_at", "updated_at"
     """A dataclass record as JSON-ready data (enums as values, times as ISO text, tuples as lists)."""
     if not is_dataclass(record) or isinstance(record, type):
         raise TypeError(f"not a record: {record!r}")
-    return {
-        f.name: _plain(getattr(record, f.name)) for f in fields(record) if f.name not in skip
-    }
+    return {f.name: _plain(getattr(record, f.name)) for f in fields(record) if f.name not in skip}
 
 
 def _plain(value: Any) -> Any:

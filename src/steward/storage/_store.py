@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
@@ -115,11 +115,10 @@ class SqlStore:
     @contextmanager
     def _session(self, *, write: bool) -> Iterator[Session]:
         try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(steward_write=write)
-                with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
-                    with session.begin():
-                        yield session
+            with self.engine.connect() as raw:
+                conn = raw.execution_options(steward_write=write)
+                with Session(bind=conn, expire_on_commit=False, autoflush=False) as session, session.begin():
+                    yield session
         except StewardError:
             raise
         except SqlIntegrityError as exc:
@@ -228,8 +227,11 @@ class SqlTransaction:
             raise Conflict(
                 f"model {model.name!r} changed since revision {expected_revision} was read "
                 f"(it is at revision {row.revision}); read it again and retry",
-                {"model": model.name, "expected_revision": expected_revision,
-                 "current_revision": row.revision},
+                {
+                    "model": model.name,
+                    "expected_revision": expected_revision,
+                    "current_revision": row.revision,
+                },
             )
         self._index_model(row.id, model)
         self.s.expire(row)
@@ -283,25 +285,33 @@ class SqlTransaction:
         ).one_or_none()
         if found is None:
             self._model_row(model)  # a missing model says so
-            raise NotFound(
-                f"model {model!r} has no version {version}", {"model": model, "version": version}
-            )
+            raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
         return found[0], found[1]
 
     def _versions_out(self, pairs: Sequence[tuple[SqlModelVersion, str]]) -> list[ModelVersion]:
         """Records for many version rows with two more queries in all (runs, dataset uses)."""
         ids = [row.id for row, _ in pairs]
         run_ids = {row.training_run_id for row, _ in pairs if row.training_run_id is not None}
-        runs = dict(
-            self.s.execute(
-                select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(SqlTrainingRun.id.in_(run_ids))
-            ).tuples().all()
-        ) if run_ids else {}
+        runs = (
+            dict(
+                self.s.execute(
+                    select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(SqlTrainingRun.id.in_(run_ids))
+                )
+                .tuples()
+                .all()
+            )
+            if run_ids
+            else {}
+        )
         uses: dict[int, list[DatasetUse]] = {i: [] for i in ids}
         if ids:
             for version_id, dataset, dversion, role in self.s.execute(
-                select(SqlVersionDataset.version_id, SqlDataset.name, SqlDatasetVersion.version,
-                       SqlVersionDataset.role)
+                select(
+                    SqlVersionDataset.version_id,
+                    SqlDataset.name,
+                    SqlDatasetVersion.version,
+                    SqlVersionDataset.role,
+                )
                 .join(SqlDatasetVersion, SqlDatasetVersion.id == SqlVersionDataset.dataset_version_id)
                 .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
                 .where(SqlVersionDataset.version_id.in_(ids))
@@ -310,18 +320,24 @@ class SqlTransaction:
                 uses[version_id].append(convert.to_dataset_use(dataset, dversion, role))
         return [
             convert.to_version(
-                row, name, runs.get(row.training_run_id) if row.training_run_id else None,
+                row,
+                name,
+                runs.get(row.training_run_id) if row.training_run_id else None,
                 tuple(uses[row.id]),
             )
             for row, name in pairs
         ]
 
     def find_version(self, model: str, version: int) -> ModelVersion | None:
-        found = self.s.execute(
-            select(SqlModelVersion, SqlModel.name)
-            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlModel.name == model, SqlModelVersion.version == version)
-        ).tuples().one_or_none()
+        found = (
+            self.s.execute(
+                select(SqlModelVersion, SqlModel.name)
+                .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+                .where(SqlModel.name == model, SqlModelVersion.version == version)
+            )
+            .tuples()
+            .one_or_none()
+        )
         return None if found is None else self._versions_out([found])[0]
 
     def next_version_number(self, model: str) -> int:
@@ -372,9 +388,7 @@ class SqlTransaction:
         """Versions newest first; ``where.model`` lists one model's versions (highest number first)."""
         check_page_size(page_size)
         position = decode_token(token, "id")
-        stmt: Select[tuple[SqlModelVersion, str]] = select(SqlModelVersion, SqlModel.name).join(
-            SqlModel, SqlModel.id == SqlModelVersion.model_id
-        )
+        stmt = select(SqlModelVersion, SqlModel.name).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
         if where.model:
             stmt = stmt.where(SqlModelVersion.model_id == self._model_row(where.model).id)
         if where.owner:
@@ -429,9 +443,15 @@ class SqlTransaction:
         if self.find_dataset(dataset.name) is not None:
             raise AlreadyExists(f"dataset {dataset.name!r} already exists", {"dataset": dataset.name})
         row = SqlDataset(
-            name=dataset.name, description=dataset.description, source=dataset.source,
-            owner=dataset.owner, approved=dataset.approved, created_by=dataset.created_by,
-            created_at=dataset.created_at, updated_at=dataset.updated_at, revision=dataset.revision,
+            name=dataset.name,
+            description=dataset.description,
+            source=dataset.source,
+            owner=dataset.owner,
+            approved=dataset.approved,
+            created_by=dataset.created_by,
+            created_at=dataset.created_at,
+            updated_at=dataset.updated_at,
+            revision=dataset.revision,
         )
         self.s.add(row)
         self.s.flush()
@@ -442,16 +462,24 @@ class SqlTransaction:
         result = self.s.execute(
             update(SqlDataset)
             .where(SqlDataset.id == row.id, SqlDataset.revision == expected_revision)
-            .values(description=dataset.description, source=dataset.source, owner=dataset.owner,
-                    approved=dataset.approved, updated_at=dataset.updated_at,
-                    revision=expected_revision + 1)
+            .values(
+                description=dataset.description,
+                source=dataset.source,
+                owner=dataset.owner,
+                approved=dataset.approved,
+                updated_at=dataset.updated_at,
+                revision=expected_revision + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(
                 f"dataset {dataset.name!r} changed since revision {expected_revision} was read",
-                {"dataset": dataset.name, "expected_revision": expected_revision,
-                 "current_revision": row.revision},
+                {
+                    "dataset": dataset.name,
+                    "expected_revision": expected_revision,
+                    "current_revision": row.revision,
+                },
             )
         self.s.expire(row)
         return convert.to_dataset(self._dataset_row(dataset.name))
@@ -461,7 +489,9 @@ class SqlTransaction:
         position = decode_token(token, "name")
         stmt = select(SqlDataset)
         if text:
-            stmt = stmt.where(func.lower(SqlDataset.name).like(f"%{_escape_like(text.lower())}%", escape="\\"))
+            stmt = stmt.where(
+                func.lower(SqlDataset.name).like(f"%{_escape_like(text.lower())}%", escape="\\")
+            )
         if position:
             stmt = stmt.where(SqlDataset.name > position["name"])
         rows = self.s.scalars(stmt.order_by(SqlDataset.name).limit(page_size + 1)).all()
@@ -484,8 +514,13 @@ class SqlTransaction:
                 {"dataset": dv.dataset, "version": dv.version},
             )
         row = SqlDatasetVersion(
-            dataset_id=ds.id, version=dv.version, uri=dv.uri, digest=dv.digest,
-            schema_digest=dv.schema_digest, row_count=dv.row_count, created_by=dv.created_by,
+            dataset_id=ds.id,
+            version=dv.version,
+            uri=dv.uri,
+            digest=dv.digest,
+            schema_digest=dv.schema_digest,
+            row_count=dv.row_count,
+            created_by=dv.created_by,
             created_at=dv.created_at,
         )
         self.s.add(row)
@@ -495,7 +530,9 @@ class SqlTransaction:
     def list_dataset_versions(self, dataset: str) -> list[DatasetVersion]:
         ds = self._dataset_row(dataset)
         rows = self.s.scalars(
-            select(SqlDatasetVersion).where(SqlDatasetVersion.dataset_id == ds.id).order_by(SqlDatasetVersion.id)
+            select(SqlDatasetVersion)
+            .where(SqlDatasetVersion.dataset_id == ds.id)
+            .order_by(SqlDatasetVersion.id)
         ).all()
         return [convert.to_dataset_version(r, dataset) for r in rows]
 
@@ -515,16 +552,26 @@ class SqlTransaction:
         if self.find_run(run.run_id) is not None:
             raise AlreadyExists(f"training run {run.run_id!r} already exists", {"training_run": run.run_id})
         row = SqlTrainingRun(
-            run_id=run.run_id, platform=run.platform, experiment=run.experiment, user=run.user,
-            parameters=dict(run.parameters), metrics=dict(run.metrics), parent_run_id=run.parent_run_id,
-            code_commit=run.code_commit, started_at=run.started_at, ended_at=run.ended_at,
-            created_by=run.created_by, created_at=run.created_at,
+            run_id=run.run_id,
+            platform=run.platform,
+            experiment=run.experiment,
+            user=run.user,
+            parameters=dict(run.parameters),
+            metrics=dict(run.metrics),
+            parent_run_id=run.parent_run_id,
+            code_commit=run.code_commit,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            created_by=run.created_by,
+            created_at=run.created_at,
         )
         self.s.add(row)
         self.s.flush()
         return convert.to_run(row)
 
-    def list_runs(self, page_size: int, token: str | None, experiment: str | None = None) -> Page[TrainingRun]:
+    def list_runs(
+        self, page_size: int, token: str | None, experiment: str | None = None
+    ) -> Page[TrainingRun]:
         check_page_size(page_size)
         position = decode_token(token, "id")
         stmt = select(SqlTrainingRun)
@@ -539,18 +586,23 @@ class SqlTransaction:
     # -- deployments -------------------------------------------------------------------------
 
     def _deployments(self, *conditions: Any) -> list[Deployment]:
-        rows = self.s.execute(
-            select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
-            .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
-            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
-            .where(*conditions)
-            .order_by(SqlDeployment.id)
-        ).tuples().all()
+        rows = (
+            self.s.execute(
+                select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
+                .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
+                .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+                .where(*conditions)
+                .order_by(SqlDeployment.id)
+            )
+            .tuples()
+            .all()
+        )
         return [convert.to_deployment(d, name, number) for d, name, number in rows]
 
     def active_deployment(self, model: str, environment: str) -> Deployment | None:
         found = self._deployments(
-            SqlModel.name == model, SqlDeployment.environment == environment,
+            SqlModel.name == model,
+            SqlDeployment.environment == environment,
             SqlDeployment.state == "active",
         )
         return found[-1] if found else None
@@ -558,10 +610,16 @@ class SqlTransaction:
     def insert_deployment(self, deployment: Deployment) -> Deployment:
         version_row, model_row = self._version_row(deployment.model, deployment.version)
         row = SqlDeployment(
-            model_id=model_row.id, version_id=version_row.id, environment=deployment.environment,
-            target=deployment.target, deployed_by=deployment.deployed_by,
-            deployed_at=deployment.deployed_at, state=deployment.state.value,
-            replaces_id=deployment.replaces, reason=deployment.reason, ended_at=deployment.ended_at,
+            model_id=model_row.id,
+            version_id=version_row.id,
+            environment=deployment.environment,
+            target=deployment.target,
+            deployed_by=deployment.deployed_by,
+            deployed_at=deployment.deployed_at,
+            state=deployment.state.value,
+            replaces_id=deployment.replaces,
+            reason=deployment.reason,
+            ended_at=deployment.ended_at,
         )
         self.s.add(row)
         self.s.flush()
@@ -569,12 +627,15 @@ class SqlTransaction:
 
     def end_deployment(self, deployment_id: int, state: str, at: datetime) -> None:
         self.s.execute(
-            update(SqlDeployment).where(SqlDeployment.id == deployment_id)
-            .values(state=state, ended_at=at).execution_options(synchronize_session=False)
+            update(SqlDeployment)
+            .where(SqlDeployment.id == deployment_id)
+            .values(state=state, ended_at=at)
+            .execution_options(synchronize_session=False)
         )
 
-    def list_deployments(self, model: str | None = None, version: int | None = None,
-                         environment: str | None = None) -> list[Deployment]:
+    def list_deployments(
+        self, model: str | None = None, version: int | None = None, environment: str | None = None
+    ) -> list[Deployment]:
         conditions: list[Any] = []
         if model is not None:
             self._model_row(model)
@@ -589,7 +650,12 @@ class SqlTransaction:
 
     def lineage_parts(
         self, model: str, version: int
-    ) -> tuple[ModelVersion, TrainingRun | None, list[tuple[DatasetVersion, Dataset, str]], list[Deployment]]:
+    ) -> tuple[
+        ModelVersion,
+        TrainingRun | None,
+        list[tuple[DatasetVersion, Dataset, str]],
+        list[Deployment],
+    ]:
         """Everything the lineage graph of one version needs, in four queries."""
         record = self.find_version(model, version)
         if record is None:
@@ -628,8 +694,11 @@ class SqlTransaction:
         if self.find_principal(principal.name) is not None:
             raise AlreadyExists(f"principal {principal.name!r} already exists", {"principal": principal.name})
         row = SqlPrincipal(
-            name=principal.name, kind=principal.kind.value, display_name=principal.display_name,
-            roles=sorted(r.value for r in principal.roles), disabled=principal.disabled,
+            name=principal.name,
+            kind=principal.kind.value,
+            display_name=principal.display_name,
+            roles=sorted(r.value for r in principal.roles),
+            disabled=principal.disabled,
             created_at=principal.created_at,
         )
         self.s.add(row)
@@ -637,39 +706,60 @@ class SqlTransaction:
         return convert.to_principal(row)
 
     def list_principals(self) -> list[Principal]:
-        return [convert.to_principal(r) for r in self.s.scalars(select(SqlPrincipal).order_by(SqlPrincipal.name))]
+        return [
+            convert.to_principal(r) for r in self.s.scalars(select(SqlPrincipal).order_by(SqlPrincipal.name))
+        ]
 
     def count_principals(self) -> int:
         return int(self.s.scalar(select(func.count()).select_from(SqlPrincipal)) or 0)
 
-    def insert_token(self, principal: str, name: str, prefix: str, token_hash: str,
-                     created_at: datetime, expires_at: datetime | None) -> ApiToken:
+    def insert_token(
+        self,
+        principal: str,
+        name: str,
+        prefix: str,
+        token_hash: str,
+        created_at: datetime,
+        expires_at: datetime | None,
+    ) -> ApiToken:
         owner = self._principal_row(principal)
         row = SqlApiToken(
-            principal_id=owner.id, name=name, prefix=prefix, token_hash=token_hash,
-            created_at=created_at, expires_at=expires_at,
+            principal_id=owner.id,
+            name=name,
+            prefix=prefix,
+            token_hash=token_hash,
+            created_at=created_at,
+            expires_at=expires_at,
         )
         self.s.add(row)
         self.s.flush()
         return convert.to_token(row, principal)
 
     def find_token(self, token_hash: str) -> tuple[ApiToken, Principal] | None:
-        found = self.s.execute(
-            select(SqlApiToken, SqlPrincipal)
-            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
-            .where(SqlApiToken.token_hash == token_hash)
-        ).tuples().one_or_none()
+        found = (
+            self.s.execute(
+                select(SqlApiToken, SqlPrincipal)
+                .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
+                .where(SqlApiToken.token_hash == token_hash)
+            )
+            .tuples()
+            .one_or_none()
+        )
         if found is None:
             return None
         token, principal = found
         return convert.to_token(token, principal.name), convert.to_principal(principal)
 
     def get_token(self, token_id: int) -> ApiToken:
-        found = self.s.execute(
-            select(SqlApiToken, SqlPrincipal.name)
-            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
-            .where(SqlApiToken.id == token_id)
-        ).tuples().one_or_none()
+        found = (
+            self.s.execute(
+                select(SqlApiToken, SqlPrincipal.name)
+                .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
+                .where(SqlApiToken.id == token_id)
+            )
+            .tuples()
+            .one_or_none()
+        )
         if found is None:
             raise NotFound(f"token {token_id} does not exist", {"token": token_id})
         return convert.to_token(found[0], found[1])
@@ -677,8 +767,10 @@ class SqlTransaction:
     def revoke_token(self, token_id: int, at: datetime) -> ApiToken:
         self.get_token(token_id)
         self.s.execute(
-            update(SqlApiToken).where(SqlApiToken.id == token_id, SqlApiToken.revoked_at.is_(None))
-            .values(revoked_at=at).execution_options(synchronize_session=False)
+            update(SqlApiToken)
+            .where(SqlApiToken.id == token_id, SqlApiToken.revoked_at.is_(None))
+            .values(revoked_at=at)
+            .execution_options(synchronize_session=False)
         )
         return self.get_token(token_id)
 
@@ -695,17 +787,27 @@ class SqlTransaction:
     def append_event(self, fields: dict[str, Any], prev_hash: str, event_hash: str) -> AuditEvent:
         """Store one sealed event and move the ledger head; call inside ``write()`` only."""
         row = SqlAuditEvent(
-            seq=fields["seq"], time=fields["time"], actor=fields["actor"], action=fields["action"],
-            subject_type=fields["subject_type"], subject_id=fields["subject_id"],
-            before=encode_json(fields["before"]), after=encode_json(fields["after"]),
-            reason=fields["reason"], request_id=fields["request_id"],
-            client_address=fields["client_address"], user_agent=fields["user_agent"],
-            prev_hash=prev_hash, hash=event_hash,
+            seq=fields["seq"],
+            time=fields["time"],
+            actor=fields["actor"],
+            action=fields["action"],
+            subject_type=fields["subject_type"],
+            subject_id=fields["subject_id"],
+            before=encode_json(fields["before"]),
+            after=encode_json(fields["after"]),
+            reason=fields["reason"],
+            request_id=fields["request_id"],
+            client_address=fields["client_address"],
+            user_agent=fields["user_agent"],
+            prev_hash=prev_hash,
+            hash=event_hash,
         )
         self.s.add(row)
         self.s.execute(
-            update(SqlLedgerHead).where(SqlLedgerHead.id == 1)
-            .values(size=fields["seq"], head_hash=event_hash).execution_options(synchronize_session=False)
+            update(SqlLedgerHead)
+            .where(SqlLedgerHead.id == 1)
+            .values(size=fields["seq"], head_hash=event_hash)
+            .execution_options(synchronize_session=False)
         )
         self.s.flush()
         return convert.to_event(row)
@@ -729,7 +831,9 @@ class SqlTransaction:
         if position:
             conditions.append(SqlAuditEvent.seq > position["seq"])
         rows = self.s.scalars(
-            select(SqlAuditEvent).where(and_(True, *conditions)).order_by(SqlAuditEvent.seq)
+            select(SqlAuditEvent)
+            .where(and_(True, *conditions))
+            .order_by(SqlAuditEvent.seq)
             .limit(page_size + 1)
         ).all()
         kept, next_token = _page_of(rows, page_size, lambda r: {"seq": r.seq})

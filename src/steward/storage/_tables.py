@@ -71,9 +71,7 @@ class SqlModel(Base):
 class SqlModelScope(Base):
     __tablename__ = "model_scopes"
 
-    model_id: Mapped[int] = mapped_column(
-        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
     scope: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
 
 
@@ -81,9 +79,7 @@ class SqlModelTag(Base):
     __tablename__ = "model_tags"
     __table_args__ = (Index("ix_model_tags_key_value", "key", "value"),)
 
-    model_id: Mapped[int] = mapped_column(
-        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(1024))
 
@@ -162,9 +158,7 @@ class SqlDataset(Base):
 
 class SqlDatasetVersion(Base):
     __tablename__ = "dataset_versions"
-    __table_args__ = (
-        UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_dataset_version"),
-    )
+    __table_args__ = (UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_dataset_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))

@@ -5,7 +5,9 @@ from typing import Annotated
 from fastapi import Query
 
 PageSize = Annotated[int, Query(ge=1, le=1000, description="Items per page (1 to 1000).")]
-PageToken = Annotated[str | None, Query(max_length=512, description="`next_page_token` of the previous page.")]
+PageToken = Annotated[
+    str | None, Query(max_length=512, description="`next_page_token` of the previous page.")
+]
 
 
 def parse_tags(tags: list[str] | None) -> tuple[tuple[str, str], ...]:

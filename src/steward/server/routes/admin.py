@@ -16,8 +16,12 @@ from steward.storage import AuditFilter
 router = APIRouter()
 
 
-@router.get("/audit/events", response_model=wire.Page[wire.AuditEventOut], tags=["audit"],
-            **action(Action.AUDIT_READ))
+@router.get(
+    "/audit/events",
+    response_model=wire.Page[wire.AuditEventOut],
+    tags=["audit"],
+    openapi_extra=action(Action.AUDIT_READ),
+)
 def list_events(
     caller: CallerDep,
     steward: StewardDep,
@@ -31,53 +35,99 @@ def list_events(
     page_token: PageToken = None,
 ) -> wire.Page[wire.AuditEventOut]:
     """Audit events in sequence order, filtered by subject, actor, action and time range."""
-    where = AuditFilter(subject_type=subject_type, subject_id=subject_id, actor=actor,
-                        action=audit_action, since=since, until=until)
+    where = AuditFilter(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor=actor,
+        action=audit_action,
+        since=since,
+        until=until,
+    )
     page = steward.audit.list_events(caller, where, page_size, page_token)
     return wire.Page[wire.AuditEventOut](
-        items=[wire.AuditEventOut.model_validate(e) for e in page.items], next_page_token=page.next_token
+        items=[wire.AuditEventOut.model_validate(e) for e in page.items],
+        next_page_token=page.next_token,
     )
 
 
-@router.get("/audit/verify", response_model=wire.VerificationOut, tags=["audit"],
-            **action(Action.AUDIT_READ))
+@router.get(
+    "/audit/verify",
+    response_model=wire.VerificationOut,
+    tags=["audit"],
+    openapi_extra=action(Action.AUDIT_READ),
+)
 def verify(caller: CallerDep, steward: StewardDep) -> wire.VerificationOut:
     """Recompute the hash chain and name the first event that does not match."""
     result = steward.audit.verify(caller)
-    return wire.VerificationOut(ok=result.ok, events=result.events, head_hash=result.head_hash,
-                                first_bad_seq=result.first_bad_seq, problem=result.problem)
+    return wire.VerificationOut(
+        ok=result.ok,
+        events=result.events,
+        head_hash=result.head_hash,
+        first_bad_seq=result.first_bad_seq,
+        problem=result.problem,
+    )
 
 
-@router.post("/principals", status_code=201, response_model=wire.PrincipalOut, tags=["identity"],
-             **action(Action.PRINCIPAL_MANAGE))
+@router.post(
+    "/principals",
+    status_code=201,
+    response_model=wire.PrincipalOut,
+    tags=["identity"],
+    openapi_extra=action(Action.PRINCIPAL_MANAGE),
+)
 def create_principal(body: wire.PrincipalCreate, caller: CallerDep, steward: StewardDep) -> wire.PrincipalOut:
     return wire.PrincipalOut.model_validate(steward.identity.create_principal(caller, body))
 
 
-@router.get("/principals", response_model=list[wire.PrincipalOut], tags=["identity"],
-            **action(Action.PRINCIPAL_READ))
+@router.get(
+    "/principals",
+    response_model=list[wire.PrincipalOut],
+    tags=["identity"],
+    openapi_extra=action(Action.PRINCIPAL_READ),
+)
 def list_principals(caller: CallerDep, steward: StewardDep) -> list[wire.PrincipalOut]:
     return [wire.PrincipalOut.model_validate(p) for p in steward.identity.list_principals(caller)]
 
 
-@router.post("/tokens", status_code=201, response_model=wire.TokenCreated, tags=["identity"],
-             **action(Action.TOKEN_MANAGE))
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=wire.TokenCreated,
+    tags=["identity"],
+    openapi_extra=action(Action.TOKEN_MANAGE),
+)
 def create_token(body: wire.TokenCreate, caller: CallerDep, steward: StewardDep) -> wire.TokenCreated:
     """Issue a token; the answer carries the secret, which is shown this once only."""
     token, secret = steward.identity.create_token(caller, body)
     return wire.TokenCreated(**wire.TokenOut.model_validate(token).model_dump(), token=secret)
 
 
-@router.get("/tokens", response_model=list[wire.TokenOut], tags=["identity"], **action(Action.TOKEN_MANAGE))
-def list_tokens(caller: CallerDep, steward: StewardDep,
-                principal: Annotated[str | None, Query(max_length=128)] = None) -> list[wire.TokenOut]:
+@router.get(
+    "/tokens",
+    response_model=list[wire.TokenOut],
+    tags=["identity"],
+    openapi_extra=action(Action.TOKEN_MANAGE),
+)
+def list_tokens(
+    caller: CallerDep,
+    steward: StewardDep,
+    principal: Annotated[str | None, Query(max_length=128)] = None,
+) -> list[wire.TokenOut]:
     return [wire.TokenOut.model_validate(t) for t in steward.identity.list_tokens(caller, principal)]
 
 
-@router.delete("/tokens/{token_id}", response_model=wire.TokenOut, tags=["identity"],
-               **action(Action.TOKEN_MANAGE))
-def revoke_token(token_id: Annotated[int, Path(ge=1)], caller: CallerDep, steward: StewardDep,
-                 reason: Annotated[str, Query(max_length=256)] = "") -> wire.TokenOut:
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=wire.TokenOut,
+    tags=["identity"],
+    openapi_extra=action(Action.TOKEN_MANAGE),
+)
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1)],
+    caller: CallerDep,
+    steward: StewardDep,
+    reason: Annotated[str, Query(max_length=256)] = "",
+) -> wire.TokenOut:
     return wire.TokenOut.model_validate(steward.identity.revoke_token(caller, token_id, reason))
 
 

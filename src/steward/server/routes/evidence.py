@@ -15,63 +15,90 @@ router = APIRouter(tags=["datasets and runs"])
 DatasetName = Annotated[str, Path(max_length=128)]
 
 
-@router.post("/datasets", status_code=201, response_model=wire.DatasetOut, **action(Action.DATASET_WRITE))
+@router.post(
+    "/datasets", status_code=201, response_model=wire.DatasetOut, openapi_extra=action(Action.DATASET_WRITE)
+)
 def create_dataset(body: wire.DatasetCreate, caller: CallerDep, steward: StewardDep) -> wire.DatasetOut:
     return wire.DatasetOut.model_validate(steward.registry.create_dataset(caller, body))
 
 
-@router.get("/datasets", response_model=wire.Page[wire.DatasetOut], **action(Action.DATASET_READ))
-def list_datasets(caller: CallerDep, steward: StewardDep,
-                  q: Annotated[str | None, Query(max_length=256)] = None,
-                  page_size: PageSize = 50, page_token: PageToken = None) -> wire.Page[wire.DatasetOut]:
+@router.get("/datasets", response_model=wire.Page[wire.DatasetOut], openapi_extra=action(Action.DATASET_READ))
+def list_datasets(
+    caller: CallerDep,
+    steward: StewardDep,
+    q: Annotated[str | None, Query(max_length=256)] = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.DatasetOut]:
     page = steward.registry.list_datasets(caller, page_size, page_token, q)
     return wire.Page[wire.DatasetOut](
-        items=[wire.DatasetOut.model_validate(d) for d in page.items], next_page_token=page.next_token
+        items=[wire.DatasetOut.model_validate(d) for d in page.items],
+        next_page_token=page.next_token,
     )
 
 
-@router.get("/datasets/{name}", response_model=wire.DatasetOut, **action(Action.DATASET_READ))
+@router.get("/datasets/{name}", response_model=wire.DatasetOut, openapi_extra=action(Action.DATASET_READ))
 def get_dataset(name: DatasetName, caller: CallerDep, steward: StewardDep) -> wire.DatasetOut:
     return wire.DatasetOut.model_validate(steward.registry.get_dataset(caller, name))
 
 
-@router.patch("/datasets/{name}", response_model=wire.DatasetOut, **action(Action.DATASET_WRITE))
-def update_dataset(name: DatasetName, body: wire.DatasetUpdate, caller: CallerDep,
-                   steward: StewardDep) -> wire.DatasetOut:
+@router.patch("/datasets/{name}", response_model=wire.DatasetOut, openapi_extra=action(Action.DATASET_WRITE))
+def update_dataset(
+    name: DatasetName, body: wire.DatasetUpdate, caller: CallerDep, steward: StewardDep
+) -> wire.DatasetOut:
     """Change a dataset's record (for example, approve it as a source)."""
     return wire.DatasetOut.model_validate(steward.registry.update_dataset(caller, name, body))
 
 
-@router.post("/datasets/{name}/versions", status_code=201, response_model=wire.DatasetVersionOut,
-             **action(Action.DATASET_WRITE))
-def add_dataset_version(name: DatasetName, body: wire.DatasetVersionCreate, caller: CallerDep,
-                        steward: StewardDep) -> wire.DatasetVersionOut:
+@router.post(
+    "/datasets/{name}/versions",
+    status_code=201,
+    response_model=wire.DatasetVersionOut,
+    openapi_extra=action(Action.DATASET_WRITE),
+)
+def add_dataset_version(
+    name: DatasetName, body: wire.DatasetVersionCreate, caller: CallerDep, steward: StewardDep
+) -> wire.DatasetVersionOut:
     return wire.DatasetVersionOut.model_validate(steward.registry.add_dataset_version(caller, name, body))
 
 
-@router.get("/datasets/{name}/versions", response_model=list[wire.DatasetVersionOut],
-            **action(Action.DATASET_READ))
-def list_dataset_versions(name: DatasetName, caller: CallerDep, steward: StewardDep) -> list[wire.DatasetVersionOut]:
-    return [wire.DatasetVersionOut.model_validate(v)
-            for v in steward.registry.list_dataset_versions(caller, name)]
+@router.get(
+    "/datasets/{name}/versions",
+    response_model=list[wire.DatasetVersionOut],
+    openapi_extra=action(Action.DATASET_READ),
+)
+def list_dataset_versions(
+    name: DatasetName, caller: CallerDep, steward: StewardDep
+) -> list[wire.DatasetVersionOut]:
+    return [
+        wire.DatasetVersionOut.model_validate(v) for v in steward.registry.list_dataset_versions(caller, name)
+    ]
 
 
-@router.post("/runs", status_code=201, response_model=wire.TrainingRunOut, **action(Action.RUN_WRITE))
+@router.post(
+    "/runs", status_code=201, response_model=wire.TrainingRunOut, openapi_extra=action(Action.RUN_WRITE)
+)
 def record_run(body: wire.TrainingRunCreate, caller: CallerDep, steward: StewardDep) -> wire.TrainingRunOut:
     return wire.TrainingRunOut.model_validate(steward.registry.record_run(caller, body))
 
 
-@router.get("/runs", response_model=wire.Page[wire.TrainingRunOut], **action(Action.RUN_READ))
-def list_runs(caller: CallerDep, steward: StewardDep,
-              experiment: Annotated[str | None, Query(max_length=256)] = None,
-              page_size: PageSize = 50, page_token: PageToken = None) -> wire.Page[wire.TrainingRunOut]:
+@router.get("/runs", response_model=wire.Page[wire.TrainingRunOut], openapi_extra=action(Action.RUN_READ))
+def list_runs(
+    caller: CallerDep,
+    steward: StewardDep,
+    experiment: Annotated[str | None, Query(max_length=256)] = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.TrainingRunOut]:
     page = steward.registry.list_runs(caller, page_size, page_token, experiment)
     return wire.Page[wire.TrainingRunOut](
-        items=[wire.TrainingRunOut.model_validate(r) for r in page.items], next_page_token=page.next_token
+        items=[wire.TrainingRunOut.model_validate(r) for r in page.items],
+        next_page_token=page.next_token,
     )
 
 
-@router.get("/runs/{run_id}", response_model=wire.TrainingRunOut, **action(Action.RUN_READ))
-def get_run(run_id: Annotated[str, Path(max_length=256)], caller: CallerDep,
-            steward: StewardDep) -> wire.TrainingRunOut:
+@router.get("/runs/{run_id}", response_model=wire.TrainingRunOut, openapi_extra=action(Action.RUN_READ))
+def get_run(
+    run_id: Annotated[str, Path(max_length=256)], caller: CallerDep, steward: StewardDep
+) -> wire.TrainingRunOut:
     return wire.TrainingRunOut.model_validate(steward.registry.get_run(caller, run_id))

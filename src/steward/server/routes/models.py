@@ -17,13 +17,15 @@ ModelName = Annotated[str, Path(max_length=128)]
 VersionNumber = Annotated[int, Path(ge=1)]
 
 
-@router.post("/models", status_code=201, response_model=wire.ModelOut, **action(Action.MODEL_CREATE))
+@router.post(
+    "/models", status_code=201, response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_CREATE)
+)
 def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep) -> wire.ModelOut:
     """Create the governance record of a model."""
     return wire.ModelOut.model_validate(steward.registry.create_model(caller, body))
 
 
-@router.get("/models", response_model=wire.Page[wire.ModelOut], **action(Action.MODEL_READ))
+@router.get("/models", response_model=wire.Page[wire.ModelOut], openapi_extra=action(Action.MODEL_READ))
 def list_models(
     caller: CallerDep,
     steward: StewardDep,
@@ -32,20 +34,23 @@ def list_models(
     state: ModelState | None = None,
     scope: Annotated[str | None, Query(max_length=128, description="A regulatory scope.")] = None,
     tag: Annotated[list[str] | None, Query(description="KEY=VALUE; repeat to require several.")] = None,
-    q: Annotated[str | None, Query(max_length=256, description="Text in name, description or use case.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=256, description="Text in name, description or use case.")
+    ] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> wire.Page[wire.ModelOut]:
     """List models with filters, by name."""
-    where = ModelFilter(owner=owner, risk_tier=risk_tier, state=state, scope=scope,
-                        tags=parse_tags(tag), text=q)
+    where = ModelFilter(
+        owner=owner, risk_tier=risk_tier, state=state, scope=scope, tags=parse_tags(tag), text=q
+    )
     page = steward.registry.list_models(caller, where, page_size, page_token)
     return wire.Page[wire.ModelOut](
         items=[wire.ModelOut.model_validate(m) for m in page.items], next_page_token=page.next_token
     )
 
 
-@router.get("/models/{name}", response_model=wire.ModelOut, **action(Action.MODEL_READ))
+@router.get("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_READ))
 def get_model(name: ModelName, caller: CallerDep, steward: StewardDep, response: Response) -> wire.ModelOut:
     """One model's record; the ``ETag`` header carries its revision."""
     model = steward.registry.get_model(caller, name)
@@ -53,45 +58,71 @@ def get_model(name: ModelName, caller: CallerDep, steward: StewardDep, response:
     return wire.ModelOut.model_validate(model)
 
 
-@router.patch("/models/{name}", response_model=wire.ModelOut, **action(Action.MODEL_UPDATE))
-def update_model(name: ModelName, body: wire.ModelUpdate, caller: CallerDep, steward: StewardDep) -> wire.ModelOut:
+@router.patch("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_UPDATE))
+def update_model(
+    name: ModelName, body: wire.ModelUpdate, caller: CallerDep, steward: StewardDep
+) -> wire.ModelOut:
     """Change fields of a record; ``revision`` must be the one read (else 409 ``conflict``)."""
     return wire.ModelOut.model_validate(steward.registry.update_model(caller, name, body))
 
 
-@router.post("/models/{name}/versions", status_code=201, response_model=wire.VersionOut,
-             **action(Action.VERSION_REGISTER))
-def register_version(name: ModelName, body: wire.VersionCreate, caller: CallerDep,
-                     steward: StewardDep) -> wire.VersionOut:
+@router.post(
+    "/models/{name}/versions",
+    status_code=201,
+    response_model=wire.VersionOut,
+    openapi_extra=action(Action.VERSION_REGISTER),
+)
+def register_version(
+    name: ModelName, body: wire.VersionCreate, caller: CallerDep, steward: StewardDep
+) -> wire.VersionOut:
     """Register a trained artefact as the model's next version."""
     return wire.VersionOut.model_validate(steward.registry.register_version(caller, name, body))
 
 
-@router.get("/models/{name}/versions", response_model=wire.Page[wire.VersionOut],
-            **action(Action.VERSION_READ))
-def list_versions(name: ModelName, caller: CallerDep, steward: StewardDep,
-                  page_size: PageSize = 50, page_token: PageToken = None) -> wire.Page[wire.VersionOut]:
+@router.get(
+    "/models/{name}/versions",
+    response_model=wire.Page[wire.VersionOut],
+    openapi_extra=action(Action.VERSION_READ),
+)
+def list_versions(
+    name: ModelName,
+    caller: CallerDep,
+    steward: StewardDep,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.VersionOut]:
     """A model's versions, newest first."""
     page = steward.registry.search_versions(caller, VersionFilter(model=name), page_size, page_token)
     return wire.Page[wire.VersionOut](
-        items=[wire.VersionOut.model_validate(v) for v in page.items], next_page_token=page.next_token
+        items=[wire.VersionOut.model_validate(v) for v in page.items],
+        next_page_token=page.next_token,
     )
 
 
-@router.get("/models/{name}/versions/{version}", response_model=wire.VersionOut,
-            **action(Action.VERSION_READ))
-def get_version(name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep) -> wire.VersionOut:
+@router.get(
+    "/models/{name}/versions/{version}",
+    response_model=wire.VersionOut,
+    openapi_extra=action(Action.VERSION_READ),
+)
+def get_version(
+    name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
+) -> wire.VersionOut:
     return wire.VersionOut.model_validate(steward.registry.get_version(caller, name, version))
 
 
-@router.get("/models/{name}/versions/{version}/lineage", response_model=wire.LineageOut,
-            **action(Action.VERSION_READ))
-def lineage(name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep) -> wire.LineageOut:
+@router.get(
+    "/models/{name}/versions/{version}/lineage",
+    response_model=wire.LineageOut,
+    openapi_extra=action(Action.VERSION_READ),
+)
+def lineage(
+    name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
+) -> wire.LineageOut:
     """Upstream (datasets, run, code, environment) and downstream (deployments) as nodes and edges."""
     return wire.LineageOut.model_validate(steward.registry.lineage(caller, name, version))
 
 
-@router.get("/versions", response_model=wire.Page[wire.VersionOut], **action(Action.VERSION_READ))
+@router.get("/versions", response_model=wire.Page[wire.VersionOut], openapi_extra=action(Action.VERSION_READ))
 def search_versions(
     caller: CallerDep,
     steward: StewardDep,
@@ -105,32 +136,60 @@ def search_versions(
     page_token: PageToken = None,
 ) -> wire.Page[wire.VersionOut]:
     """Search versions across models, newest first."""
-    where = VersionFilter(model=model, owner=owner, state=state, source_platform=source_platform,
-                          artifact_digest=artifact_digest, tags=parse_tags(tag))
+    where = VersionFilter(
+        model=model,
+        owner=owner,
+        state=state,
+        source_platform=source_platform,
+        artifact_digest=artifact_digest,
+        tags=parse_tags(tag),
+    )
     page = steward.registry.search_versions(caller, where, page_size, page_token)
     return wire.Page[wire.VersionOut](
-        items=[wire.VersionOut.model_validate(v) for v in page.items], next_page_token=page.next_token
+        items=[wire.VersionOut.model_validate(v) for v in page.items],
+        next_page_token=page.next_token,
     )
 
 
-@router.post("/models/{name}/deployments", status_code=201, response_model=wire.DeploymentOut,
-             **action(Action.DEPLOYMENT_RECORD))
-def record_deployment(name: ModelName, body: wire.DeploymentCreate, caller: CallerDep,
-                      steward: StewardDep) -> wire.DeploymentOut:
+@router.post(
+    "/models/{name}/deployments",
+    status_code=201,
+    response_model=wire.DeploymentOut,
+    openapi_extra=action(Action.DEPLOYMENT_RECORD),
+)
+def record_deployment(
+    name: ModelName, body: wire.DeploymentCreate, caller: CallerDep, steward: StewardDep
+) -> wire.DeploymentOut:
     """Record that a version runs in an environment (replacing the active one there)."""
     return wire.DeploymentOut.model_validate(steward.registry.record_deployment(caller, name, body))
 
 
-@router.get("/models/{name}/deployments", response_model=list[wire.DeploymentOut],
-            **action(Action.DEPLOYMENT_READ))
-def model_deployments(name: ModelName, caller: CallerDep, steward: StewardDep,
-                      environment: Annotated[str | None, Query(max_length=64)] = None) -> list[wire.DeploymentOut]:
-    return [wire.DeploymentOut.model_validate(d)
-            for d in steward.registry.list_deployments(caller, name, environment)]
+@router.get(
+    "/models/{name}/deployments",
+    response_model=list[wire.DeploymentOut],
+    openapi_extra=action(Action.DEPLOYMENT_READ),
+)
+def model_deployments(
+    name: ModelName,
+    caller: CallerDep,
+    steward: StewardDep,
+    environment: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[wire.DeploymentOut]:
+    return [
+        wire.DeploymentOut.model_validate(d)
+        for d in steward.registry.list_deployments(caller, name, environment)
+    ]
 
 
-@router.get("/deployments", response_model=list[wire.DeploymentOut], **action(Action.DEPLOYMENT_READ))
-def all_deployments(caller: CallerDep, steward: StewardDep,
-                    environment: Annotated[str | None, Query(max_length=64)] = None) -> list[wire.DeploymentOut]:
-    return [wire.DeploymentOut.model_validate(d)
-            for d in steward.registry.list_deployments(caller, None, environment)]
+@router.get(
+    "/deployments", response_model=list[wire.DeploymentOut], openapi_extra=action(Action.DEPLOYMENT_READ)
+)
+def all_deployments(
+    caller: CallerDep,
+    steward: StewardDep,
+    environment: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[wire.DeploymentOut]:
+    return [
+        wire.DeploymentOut.model_validate(d)
+        for d in steward.registry.list_deployments(caller, None, environment)
+    ]

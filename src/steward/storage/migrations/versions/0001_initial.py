@@ -12,7 +12,6 @@ from alembic import op
 
 import steward.storage._tables
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -42,9 +41,7 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_actor"), ["actor"], unique=False)
-        batch_op.create_index(
-            "ix_audit_events_subject", ["subject_type", "subject_id"], unique=False
-        )
+        batch_op.create_index("ix_audit_events_subject", ["subject_type", "subject_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_time"), ["time"], unique=False)
 
     op.create_table(
@@ -151,9 +148,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_api_tokens_principal_id"), ["principal_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_api_tokens_principal_id"), ["principal_id"], unique=False)
 
     op.create_table(
         "dataset_versions",
@@ -236,9 +231,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_model_versions_artifact_digest"), ["artifact_digest"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_model_versions_registered_by"), ["registered_by"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_model_versions_registered_by"), ["registered_by"], unique=False)
         batch_op.create_index(batch_op.f("ix_model_versions_state"), ["state"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_model_versions_training_run_id"), ["training_run_id"], unique=False
@@ -252,9 +245,7 @@ def upgrade() -> None:
         sa.Column("environment", sa.String(length=64), nullable=False),
         sa.Column("target", sa.String(length=512), nullable=False),
         sa.Column("deployed_by", sa.String(length=256), nullable=False),
-        sa.Column(
-            "deployed_at", steward.storage._tables.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("deployed_at", steward.storage._tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("replaces_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
