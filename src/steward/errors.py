@@ -78,11 +78,15 @@ class InvalidInput(StewardError):
 
 
 class NotFound(StewardError):
+    """The named record does not exist; ``details`` names it."""
+
     code = "not_found"
     exit_code = 3
 
 
 class AlreadyExists(StewardError):
+    """A record with that name (or key) exists already."""
+
     code = "already_exists"
     exit_code = 4
 
@@ -95,31 +99,43 @@ class Conflict(StewardError):
 
 
 class InvalidTransition(StewardError):
+    """The lifecycle does not allow the move; ``details`` gives the allowed ones."""
+
     code = "invalid_transition"
     exit_code = 6
 
 
 class PolicyViolation(StewardError):
+    """The policy bundle denied; ``details`` lists every reason."""
+
     code = "policy_violation"
     exit_code = 7
 
 
 class Unauthenticated(StewardError):
+    """No credentials, or credentials the server does not accept (unknown, revoked, expired)."""
+
     code = "unauthenticated"
     exit_code = 8
 
 
 class PermissionDenied(StewardError):
+    """The caller's roles do not allow the action; ``details`` names the roles that would."""
+
     code = "permission_denied"
     exit_code = 9
 
 
 class SeparationOfDuties(PermissionDenied):
+    """The caller may not sign this: they built it, or signed another stage of it."""
+
     code = "separation_of_duties"
     exit_code = 10
 
 
 class PayloadTooLarge(StewardError):
+    """The request body is over the server's limit."""
+
     code = "payload_too_large"
     exit_code = 2
 
@@ -132,11 +148,15 @@ class IntegrityError(StewardError):
 
 
 class Unavailable(StewardError):
+    """The database or a remote server cannot be reached, or is busy."""
+
     code = "unavailable"
     exit_code = 12
 
 
 class ServerError(StewardError):
+    """Anything unexpected on the far side."""
+
     code = "internal"
     exit_code = 1
 

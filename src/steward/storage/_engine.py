@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -56,7 +52,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic is imported only when the schema is touched
+
     config = Config()
     config.set_main_option("script_location", str(files("steward.storage") / "migrations"))
     config.attributes["engine"] = engine
@@ -65,6 +67,8 @@ def _alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (``steward db upgrade``)."""
+    from alembic import command
+
     try:
         command.upgrade(_alembic_config(engine), revision)
     except OperationalError as exc:
@@ -73,6 +77,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def schema_status(engine: Engine) -> tuple[str | None, str]:
     """The schema's current revision and the newest one this Steward knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     try:
         with engine.connect() as conn:

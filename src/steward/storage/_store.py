@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
@@ -27,9 +27,11 @@ from steward.domain import (
     DatasetVersion,
     Deployment,
     Model,
+    ModelState,
     ModelVersion,
     Page,
     Principal,
+    RiskTier,
     TrainingRun,
 )
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
@@ -88,6 +90,20 @@ class AuditFilter:
 class LedgerHead:
     size: int
     head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """One line of the inventory: a model's headline fields and the version active in production."""
+
+    name: str
+    owner: str
+    risk_tier: RiskTier
+    state: ModelState
+    regulatory_scopes: tuple[str, ...]
+    review_cadence_months: int | None
+    updated_at: datetime
+    production_version: int | None
 
 
 class SqlStore:
@@ -296,9 +312,7 @@ class SqlTransaction:
             dict(
                 self.s.execute(
                     select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(SqlTrainingRun.id.in_(run_ids))
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             if run_ids
             else {}
@@ -316,7 +330,7 @@ class SqlTransaction:
                 .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
                 .where(SqlVersionDataset.version_id.in_(ids))
                 .order_by(SqlVersionDataset.version_id, SqlDataset.name, SqlVersionDataset.role)
-            ).tuples():
+            ):
                 uses[version_id].append(convert.to_dataset_use(dataset, dversion, role))
         return [
             convert.to_version(
@@ -329,15 +343,11 @@ class SqlTransaction:
         ]
 
     def find_version(self, model: str, version: int) -> ModelVersion | None:
-        found = (
-            self.s.execute(
-                select(SqlModelVersion, SqlModel.name)
-                .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-                .where(SqlModel.name == model, SqlModelVersion.version == version)
-            )
-            .tuples()
-            .one_or_none()
-        )
+        found = self.s.execute(
+            select(SqlModelVersion, SqlModel.name)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(SqlModel.name == model, SqlModelVersion.version == version)
+        ).one_or_none()
         return None if found is None else self._versions_out([found])[0]
 
     def next_version_number(self, model: str) -> int:
@@ -409,7 +419,7 @@ class SqlTransaction:
             )
         if position:
             stmt = stmt.where(SqlModelVersion.id < position["id"])
-        rows = self.s.execute(stmt.order_by(SqlModelVersion.id.desc()).limit(page_size + 1)).tuples().all()
+        rows = self.s.execute(stmt.order_by(SqlModelVersion.id.desc()).limit(page_size + 1)).all()
         kept, next_token = _page_of(rows, page_size, lambda r: {"id": r[0].id})
         return Page(tuple(self._versions_out(kept)), next_token)
 
@@ -586,17 +596,13 @@ class SqlTransaction:
     # -- deployments -------------------------------------------------------------------------
 
     def _deployments(self, *conditions: Any) -> list[Deployment]:
-        rows = (
-            self.s.execute(
-                select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
-                .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
-                .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
-                .where(*conditions)
-                .order_by(SqlDeployment.id)
-            )
-            .tuples()
-            .all()
-        )
+        rows = self.s.execute(
+            select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
+            .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
+            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+            .where(*conditions)
+            .order_by(SqlDeployment.id)
+        ).all()
         return [convert.to_deployment(d, name, number) for d, name, number in rows]
 
     def active_deployment(self, model: str, environment: str) -> Deployment | None:
@@ -673,10 +679,78 @@ class SqlTransaction:
                 .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
                 .where(SqlVersionDataset.version_id == row.id)
                 .order_by(SqlDataset.name, SqlVersionDataset.role)
-            ).tuples()
+            )
         ]
         deployments = self._deployments(SqlDeployment.version_id == row.id)
         return record, run, datasets, deployments
+
+    # -- overview: read-only figures over many records (inventory, dashboard) -----------------
+
+    def model_summaries(self, where: ModelFilter) -> list[ModelSummary]:
+        """Every model matching ``where`` (by name), with its active production version, in one query."""
+        production = (
+            select(
+                SqlDeployment.model_id.label("model_id"),
+                func.max(SqlModelVersion.version).label("version"),
+            )
+            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+            .where(SqlDeployment.environment == "production", SqlDeployment.state == "active")
+            .group_by(SqlDeployment.model_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                SqlModel.name,
+                SqlModel.owner,
+                SqlModel.risk_tier,
+                SqlModel.state,
+                SqlModel.regulatory_scopes,
+                SqlModel.review_cadence_months,
+                SqlModel.updated_at,
+                production.c.version,
+            )
+            .outerjoin(production, production.c.model_id == SqlModel.id)
+            .where(and_(True, *_model_conditions(where)))
+            .order_by(SqlModel.name)
+        )
+        return [
+            ModelSummary(
+                name=name,
+                owner=owner,
+                risk_tier=RiskTier(tier),
+                state=ModelState(state),
+                regulatory_scopes=tuple(scopes or ()),
+                review_cadence_months=cadence,
+                updated_at=updated,
+                production_version=version,
+            )
+            for name, owner, tier, state, scopes, cadence, updated, version in self.s.execute(stmt)
+        ]
+
+    def count_versions_by_day(self, since: datetime | None = None) -> list[tuple[date, int]]:
+        """How many versions were registered on each UTC day (from ``since``), oldest day first."""
+        column = SqlModelVersion.created_at
+        day = (
+            func.date(column)
+            if self.s.get_bind().dialect.name == "sqlite"
+            else func.date(func.timezone("UTC", column))
+        )
+        stmt = select(day, func.count()).group_by(day).order_by(day)
+        if since is not None:
+            stmt = stmt.where(column >= since)
+        return [
+            (value if isinstance(value, date) else date.fromisoformat(str(value)), int(count))
+            for value, count in self.s.execute(stmt)
+        ]
+
+    def count_deployments(self) -> list[tuple[str, str, int]]:
+        """``(environment, state, count)`` over every recorded deployment."""
+        stmt = (
+            select(SqlDeployment.environment, SqlDeployment.state, func.count())
+            .group_by(SqlDeployment.environment, SqlDeployment.state)
+            .order_by(SqlDeployment.environment, SqlDeployment.state)
+        )
+        return [(env, state, int(n)) for env, state, n in self.s.execute(stmt)]
 
     # -- principals and tokens ---------------------------------------------------------------
 
@@ -736,30 +810,22 @@ class SqlTransaction:
         return convert.to_token(row, principal)
 
     def find_token(self, token_hash: str) -> tuple[ApiToken, Principal] | None:
-        found = (
-            self.s.execute(
-                select(SqlApiToken, SqlPrincipal)
-                .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
-                .where(SqlApiToken.token_hash == token_hash)
-            )
-            .tuples()
-            .one_or_none()
-        )
+        found = self.s.execute(
+            select(SqlApiToken, SqlPrincipal)
+            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
+            .where(SqlApiToken.token_hash == token_hash)
+        ).one_or_none()
         if found is None:
             return None
         token, principal = found
         return convert.to_token(token, principal.name), convert.to_principal(principal)
 
     def get_token(self, token_id: int) -> ApiToken:
-        found = (
-            self.s.execute(
-                select(SqlApiToken, SqlPrincipal.name)
-                .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
-                .where(SqlApiToken.id == token_id)
-            )
-            .tuples()
-            .one_or_none()
-        )
+        found = self.s.execute(
+            select(SqlApiToken, SqlPrincipal.name)
+            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
+            .where(SqlApiToken.id == token_id)
+        ).one_or_none()
         if found is None:
             raise NotFound(f"token {token_id} does not exist", {"token": token_id})
         return convert.to_token(found[0], found[1])
@@ -780,7 +846,7 @@ class SqlTransaction:
         )
         if principal is not None:
             stmt = stmt.where(SqlPrincipal.name == principal)
-        return [convert.to_token(t, n) for t, n in self.s.execute(stmt.order_by(SqlApiToken.id)).tuples()]
+        return [convert.to_token(t, n) for t, n in self.s.execute(stmt.order_by(SqlApiToken.id))]
 
     # -- audit events ------------------------------------------------------------------------
 
@@ -851,6 +917,37 @@ class SqlTransaction:
             yield from rows
             last = rows[-1].seq
             self.s.expunge_all()
+
+
+def _model_conditions(where: ModelFilter) -> list[ColumnElement[bool]]:
+    """The SQL conditions of a :class:`ModelFilter` (the same rules as ``list_models``)."""
+    conditions: list[ColumnElement[bool]] = []
+    if where.owner:
+        conditions.append(SqlModel.owner == where.owner)
+    if where.risk_tier:
+        conditions.append(SqlModel.risk_tier == where.risk_tier)
+    if where.state:
+        conditions.append(SqlModel.state == where.state)
+    if where.scope:
+        conditions.append(
+            SqlModel.id.in_(select(SqlModelScope.model_id).where(SqlModelScope.scope == where.scope))
+        )
+    for key, value in where.tags:
+        conditions.append(
+            SqlModel.id.in_(
+                select(SqlModelTag.model_id).where(SqlModelTag.key == key, SqlModelTag.value == value)
+            )
+        )
+    if where.text:
+        pattern = f"%{_escape_like(where.text.lower())}%"
+        conditions.append(
+            or_(
+                func.lower(SqlModel.name).like(pattern, escape="\\"),
+                func.lower(SqlModel.description).like(pattern, escape="\\"),
+                func.lower(SqlModel.use_case).like(pattern, escape="\\"),
+            )
+        )
+    return conditions
 
 
 def _escape_like(text: str) -> str:
