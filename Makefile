@@ -1,12 +1,12 @@
 # The README's commands. Everything the project needs is installed from here (uv + uv.lock).
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: install demo serve test test-fast check lint typecheck contracts bench docs clean
 
 install:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user 'uv>=0.5' || python3 -m pip install --quiet 'uv>=0.5'
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet 'uv>=0.5'
 	@$(UV) sync --frozen --all-extras --quiet
 	@bash scripts/install-system-deps.sh
 

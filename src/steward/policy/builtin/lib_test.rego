@@ -1,0 +1,44 @@
+package steward.tests.lib
+
+import data.steward.lib
+
+test_fmt_rounds_numbers if {
+	lib.fmt(0.123456) == "0.1235"
+	lib.fmt(0.8) == "0.8"
+	lib.fmt(12) == "12"
+}
+
+test_fmt_names_missing_and_empty if {
+	lib.fmt(null) == "missing"
+	lib.fmt("  ") == "empty"
+	lib.fmt("abc") == "abc"
+	lib.fmt(false) == "false"
+}
+
+test_blank if {
+	lib.blank(null)
+	lib.blank(" ")
+	lib.blank(3)
+	not lib.blank("x")
+}
+
+test_latest_check_takes_the_newest if {
+	doc := {"checks": [
+		{"kind": "fairness", "status": "fail", "created_at": "2024-07-02T00:00:00Z"},
+		{"kind": "fairness", "status": "pass", "created_at": "2024-07-01T00:00:00Z"},
+		{"kind": "data_quality", "status": "error", "created_at": "2024-07-03T00:00:00Z"},
+	]}
+	lib.latest_check(doc, "fairness").status == "fail"
+}
+
+test_latest_check_tie_goes_to_the_later_entry if {
+	doc := {"checks": [
+		{"kind": "fairness", "status": "fail", "created_at": "2024-07-01T00:00:00Z"},
+		{"kind": "fairness", "status": "pass", "created_at": "2024-07-01T00:00:00Z"},
+	]}
+	lib.latest_check(doc, "fairness").status == "pass"
+}
+
+test_latest_check_undefined_without_checks if {
+	not lib.latest_check({"checks": []}, "fairness")
+}
