@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the test tiers start for real: PostgreSQL server binaries (Debian).
-# Installed only when missing, and only where we may (root with apt-get); otherwise the
-# PostgreSQL tier tells you what it needs and skips.
+# System packages the test tiers start for real: PostgreSQL server binaries and Chromium for the
+# browser tests (Debian). Installed only when missing, and only where we may (root with apt-get);
+# otherwise the PostgreSQL and browser tiers tell you what they need and skip.
 set -euo pipefail
 have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+have_chromium() { [ -x /usr/bin/chromium ]; }
 need=()
 have_pg || need+=(postgresql)
+have_chromium || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages: ${need[*]}" >&2

@@ -17,6 +17,21 @@ def default_database_url() -> str:
     return f"sqlite:///{Path(user_data_dir('steward')) / 'steward.db'}"
 
 
+def default_ledger_key_path(database_url: str) -> Path | None:
+    """Where the ledger's signing key lives when ``STEWARD_LEDGER_KEY_PATH`` is unset.
+
+    Beside a SQLite database file (``steward.db`` → ``steward.db.ledger.key``); in the user's data
+    directory for PostgreSQL; ``None`` (a key held in memory) for an in-memory SQLite database.
+    """
+    if database_url.startswith("sqlite:"):
+        database = database_url.removeprefix("sqlite:").removeprefix("///").split("?", 1)[0]
+        if not database or database in (":memory:", "//", "//:memory:"):
+            return None
+        path = Path(database).expanduser()
+        return path.with_name(path.name + ".ledger.key")
+    return Path(user_data_dir("steward")) / "ledger.key"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="ignore")
 
@@ -38,3 +53,56 @@ class Settings(BaseSettings):
             "one load balancer."
         ),
     )
+    ledger_key_path: Path | None = Field(
+        None,
+        description=(
+            "File of the Ed25519 key that signs the audit ledger's checkpoints, created (mode 0600) "
+            "on first start. Unset: beside a SQLite database file (`<db file>.ledger.key`), else "
+            "`<user data dir>/steward/ledger.key`. Share it between servers on one database; "
+            "rotate it with `steward ledger rotate-key`."
+        ),
+    )
+
+    public_url: str | None = Field(
+        None,
+        description=(
+            "The URL people reach this server at (e.g. https://steward.example.com), used in links "
+            "Steward writes elsewhere (the `steward.record` tag on MLflow versions). Unset: "
+            "http://HOST:PORT."
+        ),
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        description=(
+            "The MLflow tracking server whose webhooks this server receives, guards and writes tags "
+            "back to (credentials from MLflow's own MLFLOW_TRACKING_TOKEN or "
+            "MLFLOW_TRACKING_USERNAME/PASSWORD)."
+        ),
+    )
+    mlflow_webhook_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "The shared secret MLflow signs webhook deliveries with (`steward mlflow connect` "
+            "registers it at MLflow). Unset: signed deliveries are refused."
+        ),
+    )
+    mlflow_owner_tag: str = Field(
+        "steward.owner", description="MLflow registered-model tag holding the model's owner."
+    )
+    mlflow_risk_tier_tag: str = Field(
+        "steward.risk_tier",
+        description="MLflow registered-model tag holding the risk tier (high, medium, low).",
+    )
+    mlflow_use_case_tag: str = Field(
+        "steward.use_case", description="MLflow registered-model tag holding the business use case."
+    )
+
+    def record_base_url(self) -> str:
+        """Where this server's records are reached from outside (``public_url``, else host:port)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def resolved_ledger_key_path(self) -> Path | None:
+        """The ledger key file to use (``None``: an in-memory database gets an in-memory key)."""
+        if self.ledger_key_path is not None:
+            return self.ledger_key_path.expanduser()
+        return default_ledger_key_path(self.database_url)

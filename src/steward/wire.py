@@ -7,6 +7,7 @@ from domain records.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -17,9 +18,11 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from steward.domain import (
+    CHECK_KIND_PATTERN,
     COMMIT_PATTERN,
     DIGEST_PATTERN,
     ENVIRONMENT_PATTERN,
@@ -31,12 +34,17 @@ from steward.domain import (
     TAG_VALUE_MAX,
     TAGS_MAX,
     URI_MAX,
+    ConsistencyProof,
     DatasetRole,
     DeploymentState,
+    IncidentState,
+    InclusionProof,
     ModelState,
     PrincipalKind,
     RiskTier,
     Role,
+    Severity,
+    StoredCheckpoint,
     VersionState,
 )
 from steward.errors import InvalidInput
@@ -173,6 +181,16 @@ class EnvironmentOut(_Out):
     container_image_digest: str | None
 
 
+class SourceLinkOut(_Out):
+    platform: str
+    external_id: str
+    uri: str
+    digest_method: str
+    attributes: dict[str, Any]
+    linked_by: str
+    linked_at: datetime | None
+
+
 class VersionOut(_Out):
     model: str
     version: int
@@ -194,6 +212,7 @@ class VersionOut(_Out):
     created_at: datetime
     updated_at: datetime
     revision: int
+    sources: list[SourceLinkOut] = []
 
 
 # -- datasets and runs -------------------------------------------------------------------------
@@ -460,3 +479,395 @@ def parse(schema: type[BaseModel], data: dict[str, Any]) -> Any:
         return schema.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(list(exc.errors())) from exc
+
+
+# -- the verifiable ledger and the read access log ---------------------------------------------
+# Hashes are standard base64 (as on a checkpoint's root line); checkpoints carry their signed note.
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+class CheckpointOut(BaseModel):
+    """A signed checkpoint: the tree of ``size`` events has root ``root``; ``note`` is the C2SP
+    signed note (what ``GET /ledger/checkpoint`` answers as ``text/plain``)."""
+
+    origin: str
+    size: int
+    root: str
+    time: datetime
+    key_id: str
+    note: str
+
+    @classmethod
+    def of(cls, checkpoint: StoredCheckpoint) -> CheckpointOut:
+        return cls(
+            origin=checkpoint.note.split("\n", 1)[0],
+            size=checkpoint.size,
+            root=b64(checkpoint.root),
+            time=checkpoint.time,
+            key_id=checkpoint.key_id,
+            note=checkpoint.note,
+        )
+
+
+class LedgerKeyOut(_Out):
+    """A key that signs (or signed) checkpoints; ``vkey`` is the verifier key text."""
+
+    key_id: str
+    name: str
+    vkey: str
+    valid_from: datetime
+    retired_at: datetime | None
+    active: bool
+
+
+class InclusionProofOut(BaseModel):
+    seq: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    root: str
+    hashes: list[str]
+    checkpoint: CheckpointOut | None = None
+
+    @classmethod
+    def of(cls, proof: InclusionProof) -> InclusionProofOut:
+        return cls(
+            seq=proof.seq,
+            leaf_index=proof.leaf_index,
+            tree_size=proof.tree_size,
+            leaf_hash=b64(proof.leaf_hash),
+            root=b64(proof.root),
+            hashes=[b64(h) for h in proof.hashes],
+            checkpoint=None if proof.checkpoint is None else CheckpointOut.of(proof.checkpoint),
+        )
+
+
+class ConsistencyProofOut(BaseModel):
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    hashes: list[str]
+    old_checkpoint: CheckpointOut | None = None
+    new_checkpoint: CheckpointOut | None = None
+
+    @classmethod
+    def of(cls, proof: ConsistencyProof) -> ConsistencyProofOut:
+        return cls(
+            old_size=proof.old_size,
+            new_size=proof.new_size,
+            old_root=b64(proof.old_root),
+            new_root=b64(proof.new_root),
+            hashes=[b64(h) for h in proof.hashes],
+            old_checkpoint=None if proof.old_checkpoint is None else CheckpointOut.of(proof.old_checkpoint),
+            new_checkpoint=None if proof.new_checkpoint is None else CheckpointOut.of(proof.new_checkpoint),
+        )
+
+
+class ReadAccessOut(_Out):
+    """One read of a record or evidence through the server."""
+
+    id: int
+    time: datetime
+    principal: str
+    action: str
+    subject_type: str
+    subject_id: str
+    path: str
+    request_id: str
+    client_address: str
+    user_agent: str
+
+
+# -- incidents, harvests and source platforms ---------------------------------------------------
+
+
+class IncidentCreate(_In):
+    model: Name
+    version: Annotated[int, Field(ge=1)] | None = None
+    severity: Severity
+    title: Annotated[str, StringConstraints(min_length=1, max_length=SHORT_TEXT_MAX)]
+    description: LongText = ""
+
+
+class IncidentResolve(_In):
+    resolution: Annotated[str, StringConstraints(min_length=1, max_length=LONG_TEXT_MAX)]
+
+
+class IncidentActionOut(_Out):
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
+class IncidentOut(_Out):
+    id: int
+    model: str
+    version: int | None
+    severity: Severity
+    title: str
+    description: str
+    state: IncidentState
+    source: str
+    actions: list[IncidentActionOut]
+    audit_seqs: list[int]
+    opened_by: str
+    opened_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str
+    revision: int
+
+
+class HarvestCreate(_In):
+    """A harvest of an MLflow tracking server, run in the background by the server."""
+
+    tracking_uri: Annotated[str, StringConstraints(min_length=1, max_length=URI_MAX, pattern=r"^https?://")]
+    experiments: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=256)]], Field(max_length=100)
+    ] = []
+    models: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=256)]], Field(max_length=100)
+    ] = []
+    digest: Literal["auto", "files", "metadata"] = "auto"
+
+
+class HarvestOut(_Out):
+    id: int
+    platform: str
+    location: str
+    experiments: list[str]
+    models: list[str]
+    state: Literal["queued", "running", "succeeded", "failed"]
+    summary: dict[str, Any]
+    error: str
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class AliasGuardsUpdate(_In):
+    """Aliases to guard for one model, each with the environment a version must be deployed to;
+    ``null`` goes back to the defaults, ``{}`` guards nothing."""
+
+    guards: (
+        Annotated[
+            dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], EnvironmentName],
+            Field(max_length=32),
+        ]
+        | None
+    )
+
+
+class AliasGuardsOut(BaseModel):
+    model: str
+    guards: dict[str, str]
+    defaults: bool
+
+
+class ConnectorEventOut(BaseModel):
+    """What the receiver did with one platform event."""
+
+    accepted: bool
+    event: str
+    outcome: str
+
+
+# -- automated gates: checks, policy bundles and their assignment, decisions -------------------
+
+CheckKind = Annotated[str, StringConstraints(pattern=CHECK_KIND_PATTERN)]
+BundlePath = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+BundleFiles = Annotated[dict[BundlePath, str], Field(min_length=1, max_length=1000)]
+AssignTier = Literal["high", "medium", "low", "*"]
+AssignEnvironment = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^(\*|[a-z][a-z0-9_-]*)$")
+]
+
+
+class CheckCreate(_In):
+    """A check result of a model or dataset version. ``documentation`` and ``lineage`` are
+    computed by Steward from its records: send the kind alone. Other kinds carry their status,
+    the values they measured and a message per failure."""
+
+    kind: CheckKind
+    status: Literal["pass", "fail", "error"] | None = None
+    values: dict[str, Any] = {}
+    messages: Annotated[list[LongText], Field(max_length=1000)] = []
+
+
+class CheckResultOut(_Out):
+    id: int
+    kind: str
+    status: Literal["pass", "fail", "error"]
+    values: dict[str, Any]
+    messages: list[str]
+    subject_type: Literal["model_version", "dataset_version"]
+    model: str | None
+    version: int | None
+    dataset: str | None
+    dataset_version: str | None
+    created_by: str
+    created_at: datetime
+
+
+class EvaluationCreate(_In):
+    """Evaluate the policy bundle for promoting the version to ``target``."""
+
+    target: EnvironmentName = "production"
+
+
+class FindingOut(_Out):
+    """One denial or warning: the rule, a message naming what was measured and what was required."""
+
+    rule: str
+    message: str
+    measured: Any = None
+    required: Any = None
+
+
+class DecisionOut(_Out):
+    """The outcome of evaluating a bundle on one input document."""
+
+    allow: bool
+    denies: list[FindingOut]
+    warnings: list[FindingOut]
+    bundle_name: str
+    bundle_version: str
+    bundle_digest: str
+    input_digest: str
+    engine: str
+    engine_version: str
+
+
+class PolicyDecisionOut(DecisionOut):
+    """A stored decision; ``input`` (the document evaluated) is sent when one decision is read."""
+
+    id: int
+    model: str
+    version: int
+    environment: str
+    audit_seq: int | None
+    created_by: str
+    created_at: datetime
+    input: dict[str, Any] | None = None
+
+
+class ReplayOut(_Out):
+    """A stored decision and the same bundle evaluated again on its stored input document."""
+
+    decision: PolicyDecisionOut
+    replayed: DecisionOut
+    same: bool
+
+
+class PolicyBundleCreate(_In):
+    """A bundle's files by relative path: ``manifest.json``, ``data.json`` and ``*.rego``."""
+
+    files: BundleFiles
+
+
+class PolicyBundleOut(_Out):
+    name: str
+    version: str
+    digest: str
+    description: str
+    builtin: bool
+    registered_by: str
+    registered_at: datetime | None
+    files: dict[str, str] = {}
+
+
+class BundleRefOut(_Out):
+    name: str
+    version: str
+    digest: str
+
+
+class RegoTestOut(_Out):
+    file: str
+    package: str
+    name: str
+    passed: bool
+    message: str
+
+
+class PolicyTestReportOut(BaseModel):
+    bundle: BundleRefOut
+    passed: int
+    failed: int
+    results: list[RegoTestOut]
+
+
+class BundleRef(_In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class SimulationCreate(_In):
+    """A candidate bundle, as files or as a registered bundle, and the environments versions
+    that are not deployed yet are evaluated for."""
+
+    files: BundleFiles | None = None
+    bundle: BundleRef | None = None
+    environments: Annotated[list[EnvironmentName], Field(min_length=1, max_length=16)] = ["production"]
+
+    @model_validator(mode="after")
+    def _one_candidate(self) -> SimulationCreate:
+        if (self.files is None) == (self.bundle is None):
+            raise ValueError("give the candidate bundle as files or as a registered bundle, not both")
+        return self
+
+
+class SimulationItemOut(_Out):
+    model: str
+    version: int
+    environment: str
+    reason: Literal["deployed", "awaiting_review", "awaiting_deployment"]
+    changed: bool
+    current: DecisionOut
+    candidate: DecisionOut
+    added_denies: list[FindingOut]
+    removed_denies: list[FindingOut]
+
+
+class SimulationOut(_Out):
+    candidate: BundleRefOut
+    evaluated: int
+    would_change: int
+    items: list[SimulationItemOut]
+
+
+class AssignmentIn(_In):
+    risk_tier: AssignTier
+    environment: AssignEnvironment
+    bundle_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    bundle_version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class AssignmentsUpdate(_In):
+    """The whole assignment table (it replaces the one in force)."""
+
+    assignments: Annotated[list[AssignmentIn], Field(max_length=200)]
+    reason: ShortText = ""
+
+
+class AssignmentOut(_Out):
+    risk_tier: str
+    environment: str
+    bundle_name: str
+    bundle_version: str
+    bundle_digest: str
+    assigned_by: str
+    assigned_at: datetime | None
+
+
+class AssignmentsOut(_Out):
+    """The assignment table; where no row matches, ``default`` (the built-in bundle) applies."""
+
+    assignments: list[AssignmentOut]
+    default: BundleRefOut

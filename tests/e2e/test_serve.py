@@ -62,8 +62,8 @@ def test_sdk_round_trip_against_a_real_server(live_server: LiveServer) -> None:
         assert {n.kind for n in graph.nodes} == {"model_version", "dataset_version", "training_run"}
         with pytest.raises(steward.NotFound):
             client.get_model("missing")
+        client.update_model("scorer", wire.ModelUpdate(revision=1, owner="a"))
         with pytest.raises(steward.Conflict):
-            client.update_model("scorer", wire.ModelUpdate(revision=1, owner="a"))
             client.update_model("scorer", wire.ModelUpdate(revision=1, owner="b"))
         assert client.verify_audit().ok
         actions = [e.action for e in client.list_events().items]

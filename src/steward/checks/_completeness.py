@@ -67,7 +67,7 @@ def lineage_check(doc: Mapping[str, Any], *, approved_sources: Sequence[str] = (
     unlisted = (
         [_label(d) for d in training if d.get("source") not in approved_sources] if approved_sources else []
     )
-    digest_ok = isinstance(digest, str) and _SHA256.match(digest) is not None
+    digest_ok = isinstance(digest, str) and _SHA256.fullmatch(digest) is not None
     failures = []
     if not digest_ok:
         failures.append(f"lineage: artefact digest is {_describe(digest)}; required sha256:<64 hex digits>")

@@ -5,7 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from steward.cli import _admin, _models, _serve  # noqa: F401  (they register their commands)
+from steward.cli import (  # noqa: F401  (they register their commands)
+    _admin,
+    _checks,
+    _gates,
+    _incidents,
+    _ledger,
+    _mlflow,
+    _models,
+    _policy,
+    _serve,
+)
 from steward.cli._app import app
 from steward.cli._output import fail
 from steward.errors import StewardError

@@ -203,13 +203,29 @@ def audit_list(
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context, as_json: Json = False) -> None:
-    """Recompute the audit trail's hashes; exit 11 naming the first event that does not match."""
-    result = state_of(ctx).backend().verify_audit()
+def audit_verify(
+    ctx: typer.Context,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            help="A verifier key (text or file) to trust instead of the log's own keys. Repeatable.",
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Recompute the audit trail's hashes and Merkle tree and check every kept checkpoint's
+    signature and root; exit 11 naming the first event that does not match."""
+    from steward.cli._ledger import read_keys
+
+    result = state_of(ctx).backend().verify_audit(read_keys(key))
     if as_json:
         emit_json(result)
     elif result.ok:
-        out.print(f"ok: {result.events} events verify; head {result.head_hash}")
+        out.print(
+            f"ok: {result.events} events verify; head {result.head_hash}; every kept signed "
+            "checkpoint matches"
+        )
     if not result.ok:
         raise IntegrityError(
             f"audit trail does not verify at event {result.first_bad_seq}: {result.problem}",

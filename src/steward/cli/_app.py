@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from steward.cli._backend import Backend, LocalBackend, RemoteBackend
-from steward.service import Steward
+from steward.service import KeyFile, MemoryKeys, Steward
 from steward.settings import Settings
 
 app = typer.Typer(
@@ -45,7 +45,11 @@ class State:
             if self.server and not local_only:
                 self._backend = RemoteBackend(self.server, self.token)
             else:
-                self._backend = LocalBackend(Steward.open(self.settings().database_url, migrate=True))
+                settings = self.settings()
+                steward = Steward.open(settings.database_url, migrate=True)
+                key_path = settings.resolved_ledger_key_path()  # loaded on the first signed write
+                steward.ledger.use_keys(KeyFile(key_path) if key_path else MemoryKeys())
+                self._backend = LocalBackend(steward)
         return self._backend
 
     def close(self) -> None:

@@ -6,12 +6,13 @@ whichever way it went.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from steward import wire
 from steward.client import Client
+from steward.ledger import parse_verifiers
 from steward.service import Caller, Steward, Verification, local_operator
 from steward.storage import AuditFilter, ModelFilter, VersionFilter
 
@@ -57,7 +58,7 @@ class Backend(Protocol):
         page_size: int,
         page_token: str | None,
     ) -> wire.Page[wire.AuditEventOut]: ...
-    def verify_audit(self) -> wire.VerificationOut: ...
+    def verify_audit(self, keys: Sequence[str] = ()) -> wire.VerificationOut: ...
     def create_principal(self, spec: wire.PrincipalCreate) -> wire.PrincipalOut: ...
     def list_principals(self) -> list[wire.PrincipalOut]: ...
     def create_token(self, spec: wire.TokenCreate) -> wire.TokenCreated: ...
@@ -181,8 +182,8 @@ class LocalBackend:
         )
         return result
 
-    def verify_audit(self) -> wire.VerificationOut:
-        return verification_out(self.steward.audit.verify(self.caller))
+    def verify_audit(self, keys: Sequence[str] = ()) -> wire.VerificationOut:
+        return verification_out(self.steward.audit.verify(self.caller, keys=parse_verifiers(keys)))
 
     def create_principal(self, spec: wire.PrincipalCreate) -> wire.PrincipalOut:
         return wire.PrincipalOut.model_validate(self.steward.identity.create_principal(self.caller, spec))

@@ -8,7 +8,7 @@ in-process app or a recorded exchange).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -59,13 +59,24 @@ class Client:
     def _request(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> Any:
+        return self._exchange(method, path, json=json, params=params).json()
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != []}
         try:
-            response = self._http.request(method, API + path, json=json, params=clean)
+            response = self._http.request(method, API + path, json=json, params=clean, headers=headers)
         except httpx.TransportError as exc:
             raise Unavailable(f"cannot reach the Steward server at {self.base_url}: {exc}") from exc
         if response.is_success:
-            return response.json()
+            return response
         raise _error_from(response)
 
     def _get(self, schema: type[M], path: str, **params: Any) -> M:
@@ -256,8 +267,62 @@ class Client:
             page_token=page_token,
         )
 
-    def verify_audit(self) -> wire.VerificationOut:
-        return self._get(wire.VerificationOut, "/audit/verify")
+    def verify_audit(self, keys: Sequence[str] = ()) -> wire.VerificationOut:
+        """Have the server verify its log; ``keys`` pins the verifier keys it must trust."""
+        return self._get(wire.VerificationOut, "/audit/verify", key=list(keys) or None)
+
+    def list_reads(
+        self,
+        *,
+        principal: str | None = None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> wire.Page[wire.ReadAccessOut]:
+        """The read access log, newest first: who read which record or evidence."""
+        return self._page(
+            wire.ReadAccessOut,
+            "/audit/reads",
+            principal=principal,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    # -- ledger and evidence -----------------------------------------------------------------
+
+    def checkpoint(self, size: int | None = None) -> wire.CheckpointOut:
+        """The latest signed checkpoint (or the kept one of ``size``)."""
+        return self._get(wire.CheckpointOut, "/ledger/checkpoint", size=size)
+
+    def checkpoint_note(self, size: int | None = None) -> str:
+        """The latest signed checkpoint as its C2SP signed note text."""
+        response = self._exchange(
+            "GET", "/ledger/checkpoint", params={"size": size}, headers={"Accept": "text/plain"}
+        )
+        return response.text
+
+    def ledger_keys(self) -> list[wire.LedgerKeyOut]:
+        """Every key that signs or signed checkpoints (retired keys included)."""
+        return self._list(wire.LedgerKeyOut, "/ledger/keys")
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> wire.InclusionProofOut:
+        return self._get(wire.InclusionProofOut, "/ledger/proofs/inclusion", seq=seq, size=size)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> wire.ConsistencyProofOut:
+        return self._get(
+            wire.ConsistencyProofOut, "/ledger/proofs/consistency", old_size=old_size, new_size=new_size
+        )
+
+    def export_evidence(self, model: str, version: int) -> bytes:
+        """The version's evidence bundle, byte for byte (``steward.ledger.verify_evidence`` checks it)."""
+        return self._exchange("GET", f"/models/{model}/versions/{version}/evidence").content
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -275,6 +340,154 @@ class Client:
 
     def revoke_token(self, token_id: int, reason: str = "") -> wire.TokenOut:
         return self._send(wire.TokenOut, "DELETE", f"/tokens/{token_id}", reason=reason or None)
+
+    # -- incidents ---------------------------------------------------------------------------
+
+    def open_incident(self, spec: wire.IncidentCreate) -> wire.IncidentOut:
+        return self._send(wire.IncidentOut, "POST", "/incidents", spec)
+
+    def get_incident(self, incident_id: int) -> wire.IncidentOut:
+        return self._get(wire.IncidentOut, f"/incidents/{incident_id}")
+
+    def list_incidents(
+        self,
+        *,
+        model: str | None = None,
+        state: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> wire.Page[wire.IncidentOut]:
+        return self._page(
+            wire.IncidentOut,
+            "/incidents",
+            model=model,
+            state=state,
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    def resolve_incident(self, incident_id: int, spec: wire.IncidentResolve) -> wire.IncidentOut:
+        return self._send(wire.IncidentOut, "POST", f"/incidents/{incident_id}/resolve", spec)
+
+    # -- harvests and guarded aliases --------------------------------------------------------
+
+    def start_harvest(self, spec: wire.HarvestCreate) -> wire.HarvestOut:
+        return self._send(wire.HarvestOut, "POST", "/harvests", spec)
+
+    def get_harvest(self, harvest_id: int) -> wire.HarvestOut:
+        return self._get(wire.HarvestOut, f"/harvests/{harvest_id}")
+
+    def get_alias_guards(self, model: str) -> wire.AliasGuardsOut:
+        return self._get(wire.AliasGuardsOut, f"/models/{model}/alias-guards")
+
+    def set_alias_guards(self, model: str, spec: wire.AliasGuardsUpdate) -> wire.AliasGuardsOut:
+        return wire.AliasGuardsOut.model_validate(
+            self._request("PUT", f"/models/{model}/alias-guards", json=spec.model_dump(mode="json"))
+        )
+
+    # -- automated gates: checks, decisions, policy bundles ----------------------------------
+
+    def gate_input(self, model: str, version: int, target: str = "production") -> dict[str, Any]:
+        """The policy input document the version would be evaluated on now."""
+        document: dict[str, Any] = self._request(
+            "GET", f"/models/{model}/versions/{version}/gate-input", params={"target": target}
+        )
+        return document
+
+    def evaluate(self, model: str, version: int, target: str = "production") -> wire.PolicyDecisionOut:
+        """Evaluate the assigned bundle for promoting the version to ``target`` (stored)."""
+        return self._send(
+            wire.PolicyDecisionOut,
+            "POST",
+            f"/models/{model}/versions/{version}/evaluations",
+            wire.EvaluationCreate(target=target),
+        )
+
+    def list_decisions(
+        self, model: str, version: int, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.PolicyDecisionOut]:
+        return self._page(
+            wire.PolicyDecisionOut,
+            f"/models/{model}/versions/{version}/evaluations",
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    def get_decision(self, model: str, version: int, decision_id: int) -> wire.PolicyDecisionOut:
+        return self._get(
+            wire.PolicyDecisionOut, f"/models/{model}/versions/{version}/evaluations/{decision_id}"
+        )
+
+    def replay_decision(self, model: str, version: int, decision_id: int) -> wire.ReplayOut:
+        return self._get(
+            wire.ReplayOut, f"/models/{model}/versions/{version}/evaluations/{decision_id}/replay"
+        )
+
+    def record_check(self, model: str, version: int, spec: wire.CheckCreate) -> wire.CheckResultOut:
+        return self._send(wire.CheckResultOut, "POST", f"/models/{model}/versions/{version}/checks", spec)
+
+    def list_checks(
+        self,
+        model: str,
+        version: int,
+        *,
+        kind: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> wire.Page[wire.CheckResultOut]:
+        return self._page(
+            wire.CheckResultOut,
+            f"/models/{model}/versions/{version}/checks",
+            kind=kind,
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    def record_dataset_check(self, dataset: str, version: str, spec: wire.CheckCreate) -> wire.CheckResultOut:
+        return self._send(wire.CheckResultOut, "POST", f"/datasets/{dataset}/versions/{version}/checks", spec)
+
+    def list_dataset_checks(
+        self,
+        dataset: str,
+        version: str,
+        *,
+        kind: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> wire.Page[wire.CheckResultOut]:
+        return self._page(
+            wire.CheckResultOut,
+            f"/datasets/{dataset}/versions/{version}/checks",
+            kind=kind,
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    def list_bundles(self) -> list[wire.PolicyBundleOut]:
+        return self._list(wire.PolicyBundleOut, "/policy/bundles")
+
+    def register_bundle(self, files: Mapping[str, str]) -> wire.PolicyBundleOut:
+        """Register a bundle from its files (relative path → text)."""
+        return self._send(
+            wire.PolicyBundleOut, "POST", "/policy/bundles", wire.PolicyBundleCreate(files=dict(files))
+        )
+
+    def get_bundle(self, name: str, version: str) -> wire.PolicyBundleOut:
+        return self._get(wire.PolicyBundleOut, f"/policy/bundles/{name}/{version}")
+
+    def test_bundle(self, name: str, version: str) -> wire.PolicyTestReportOut:
+        return self._get(wire.PolicyTestReportOut, f"/policy/bundles/{name}/{version}/tests")
+
+    def simulate(self, spec: wire.SimulationCreate) -> wire.SimulationOut:
+        return self._send(wire.SimulationOut, "POST", "/policy/simulate", spec)
+
+    def get_assignments(self) -> wire.AssignmentsOut:
+        return self._get(wire.AssignmentsOut, "/policy/assignments")
+
+    def set_assignments(self, spec: wire.AssignmentsUpdate) -> wire.AssignmentsOut:
+        return wire.AssignmentsOut.model_validate(
+            self._request("PUT", "/policy/assignments", json=spec.model_dump(mode="json"))
+        )
 
 
 def _tags(tags: Mapping[str, str] | None) -> list[str] | None:

@@ -21,6 +21,40 @@ EVENT_TYPES: dict[str, str] = {
     "principal.created": "A user or service account was created.",
     "token.created": "An API token was issued (only its hash is kept).",
     "token.revoked": "An API token was revoked.",
+    "ledger.key_rotated": (
+        "The ledger's signing key was rotated; before and after hold the old and new verifier keys."
+    ),
+    "model_version.updated": (
+        "Harvested fields of a version changed at its source platform (description, tags, run, "
+        "metrics, datasets, aliases); before/after hold the changed fields."
+    ),
+    "model_version.source_linked": (
+        "The same artefact (same digest) was found at another source; the version now links it "
+        "instead of being registered twice."
+    ),
+    "alias.reverted": (
+        "A guarded alias was set (or removed) at a source platform on a version Steward has not "
+        "deployed to that environment; Steward moved it back, removed it or put it back."
+    ),
+    "alias.synced": "Steward set a guarded alias at a source platform after recording a deployment.",
+    "alias_guards.updated": "The aliases Steward guards for a model, and their environments, changed.",
+    "incident.opened": "An incident was opened on a model (by a person, guard mode or monitoring).",
+    "incident.resolved": "An incident was resolved, with its resolution.",
+    "check.recorded": (
+        "An automated check (fairness, data quality, documentation, lineage, ...) of a model or "
+        "dataset version was recorded with its measured values."
+    ),
+    "policy_bundle.registered": (
+        "A policy bundle (a name, a version and its files) was registered; bundles are never edited in place."
+    ),
+    "policy_assignment.changed": (
+        "Which policy bundle applies to which risk tier and target environment changed; before and "
+        "after hold the whole table."
+    ),
+    "gate.evaluated": (
+        "The policy bundle was evaluated for a version and a target environment; after holds the "
+        "decision (allow, every denial and warning, bundle digest, input digest, engine)."
+    ),
 }
 
 

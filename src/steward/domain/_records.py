@@ -65,6 +65,24 @@ class Environment:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLink:
+    """Where a version also lives: a platform's own id for the same artefact (same digest).
+
+    ``digest_method`` says how the artefact digest was obtained there (``files``: hashed from the
+    artefact's files; ``metadata``: from the platform's metadata, when the files were unreachable).
+    ``attributes`` holds what the platform says about it (status, aliases, run id).
+    """
+
+    platform: str
+    external_id: str
+    uri: str
+    digest_method: str = "given"
+    attributes: JSON = field(default_factory=dict)
+    linked_by: str = ""
+    linked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelVersion:
     """One trained artefact of a model."""
 
@@ -88,6 +106,7 @@ class ModelVersion:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     revision: int = 1
+    sources: tuple[SourceLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,11 +31,28 @@ class Action(StrEnum):
     PRINCIPAL_READ = "principal.read"
     PRINCIPAL_MANAGE = "principal.manage"
     TOKEN_MANAGE = "token.manage"  # noqa: S105 (an action name, not a secret)
+    INCIDENT_READ = "incident.read"
+    INCIDENT_OPEN = "incident.open"
+    INCIDENT_RESOLVE = "incident.resolve"
+    HARVEST_READ = "harvest.read"
+    HARVEST_RUN = "harvest.run"
+    LEDGER_READ = "ledger.read"
+    LEDGER_MANAGE = "ledger.manage"
+    EVIDENCE_READ = "evidence.read"
+    ACCESS_LOG_READ = "access_log.read"
+    CHECK_READ = "check.read"
+    CHECK_RECORD = "check.record"
+    GATE_READ = "gate.read"
+    GATE_EVALUATE = "gate.evaluate"
+    POLICY_READ = "policy.read"
+    POLICY_MANAGE = "policy.manage"
+    POLICY_SIMULATE = "policy.simulate"
 
 
 _EVERYONE = frozenset(Role)
 _BUILDERS = frozenset({Role.ADMIN, Role.DATA_SCIENTIST, Role.ML_ENGINEER})
 _OVERSIGHT = frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER, Role.VALIDATOR})
+_EVIDENCE = frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER})
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MODEL_READ: _EVERYONE,
@@ -53,6 +70,22 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PRINCIPAL_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
     Action.PRINCIPAL_MANAGE: frozenset({Role.ADMIN}),
     Action.TOKEN_MANAGE: frozenset({Role.ADMIN}),
+    Action.INCIDENT_READ: _EVERYONE,
+    Action.INCIDENT_OPEN: _EVERYONE - {Role.AUDITOR},
+    Action.INCIDENT_RESOLVE: frozenset({Role.ADMIN, Role.ML_ENGINEER, Role.COMPLIANCE_OFFICER}),
+    Action.HARVEST_READ: _EVERYONE,
+    Action.HARVEST_RUN: _BUILDERS,
+    Action.LEDGER_READ: _EVERYONE,
+    Action.LEDGER_MANAGE: frozenset({Role.ADMIN}),
+    Action.EVIDENCE_READ: _EVIDENCE,
+    Action.ACCESS_LOG_READ: _EVIDENCE,
+    Action.CHECK_READ: _EVERYONE,
+    Action.CHECK_RECORD: _BUILDERS | {Role.VALIDATOR},
+    Action.GATE_READ: _EVERYONE,
+    Action.GATE_EVALUATE: _EVERYONE - {Role.AUDITOR},
+    Action.POLICY_READ: _EVERYONE,
+    Action.POLICY_MANAGE: frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER}),
+    Action.POLICY_SIMULATE: _EVERYONE - {Role.AUDITOR},
 }
 
 WRITE_ACTIONS = frozenset(a for a in Action if not a.value.endswith(".read"))

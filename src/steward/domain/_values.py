@@ -78,7 +78,7 @@ _DIGEST = re.compile(DIGEST_PATTERN)
 
 def check_name(field: str, value: str) -> str:
     """A record name: 1..128 letters, digits, ``.``, ``_``, ``-``, not starting with punctuation."""
-    if not value or len(value) > NAME_MAX or not _NAME.match(value):
+    if not value or len(value) > NAME_MAX or not _NAME.fullmatch(value):
         raise InvalidInput.field(
             field,
             "name",
@@ -90,7 +90,7 @@ def check_name(field: str, value: str) -> str:
 
 def check_digest(field: str, value: str) -> str:
     """A content digest: ``sha256:`` and 64 lower-case hex digits."""
-    if not _DIGEST.match(value):
+    if not _DIGEST.fullmatch(value):
         raise InvalidInput.field(
             field,
             "digest",

@@ -18,7 +18,7 @@ complete input document, alternating a passing and a failing one, compiled once 
 ==================================  ==================  ==================
 decision latency p50 / p95          0.6 / 0.8 ms        4.8 / 7.5 ms
 compile and evaluate, no reuse      3.7 ms              34 ms
-built-in Rego unit tests (45)       all pass            all pass
+built-in Rego unit tests (46)       all pass            all pass
 same decisions on 40 documents      yes                 yes
 error location (parse)              file:line:column    file:line
 error location (evaluation)         file:line:column    none (message and code only)

@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from steward import __version__
-from steward.server import errors
+from steward.server import errors, ui
+from steward.server._access import ReadAccessLog
 from steward.server._middleware import RequestLimits
-from steward.server.routes import admin, evidence, models
-from steward.service import Steward
+from steward.server._mlflow import MlflowWiring
+from steward.server.routes import admin, connectors, evidence, gates, incidents, ledger, models, policy
+from steward.service import KeyFile, MemoryKeys, Steward
 from steward.settings import Settings
 
 API = "/api/v1"
@@ -30,10 +32,19 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
     settings = settings or Settings()
     owned = steward is None
     core = steward or Steward.open(settings.database_url, migrate=settings.auto_migrate)
+    if core.ledger.keys_location is None:  # the ledger key: loaded (or created) here, once
+        key_path = settings.resolved_ledger_key_path()
+        core.ledger.use_keys(KeyFile(key_path) if key_path else MemoryKeys())
+    core.ledger.start()
+    recorder = core.reads.start_recording()
+    mlflow = MlflowWiring.from_settings(settings)
+    mlflow.install(core)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        mlflow.close()
+        recorder.flush()
         if owned:
             core.close()
 
@@ -48,9 +59,11 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
     )
     app.state.steward = core
     app.state.settings = settings
+    app.state.mlflow = mlflow
     errors.install(app)
+    app.add_middleware(ReadAccessLog, recorder=recorder)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
-    for module in (models, evidence, admin):
+    for module in (models, evidence, admin, ledger, incidents, connectors, gates, policy):
         app.include_router(module.router, prefix=API)
 
     @app.get(f"{API}/health", tags=["server"])
@@ -71,8 +84,6 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
             body["first_run"] = FIRST_RUN
         return JSONResponse(body)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse(f"{API}/docs")
+    ui.install(app)  # the web UI: inventory at "/", pages over the same services
 
     return app

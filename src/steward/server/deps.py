@@ -37,7 +37,9 @@ def get_caller(
         client_address=client,
         user_agent=request.headers.get("user-agent", "")[:512],
     )
-    return Caller(principal, origin)
+    caller = Caller(principal, origin)
+    request.state.steward_caller = caller  # for the read access log (server/_access.py)
+    return caller
 
 
 StewardDep = Annotated[Steward, Depends(get_steward)]

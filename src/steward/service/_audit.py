@@ -1,14 +1,14 @@
-"""Reading and verifying the audit trail."""
+"""Reading and verifying the audit trail (the ledger's chain, tree and signed checkpoints)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from steward.domain import Action, AuditEvent, Page
-from steward.ledger import GENESIS_HASH
-from steward.ledger._event import decode_json, seal
+from steward.ledger import Checkpoint, VerifierKey
 from steward.service._caller import Caller
+from steward.service._ledger_verify import verify_stored
 from steward.storage import AuditFilter, SqlStore
 
 
@@ -21,6 +21,10 @@ class Verification:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    root: str | None = None
+    checkpoints: int = 0
+    details: dict[str, object] = field(default_factory=dict)
+    trusted_keys: tuple[str, ...] = ()
 
 
 class AuditService:
@@ -38,74 +42,34 @@ class AuditService:
         with self.store.read() as tx:
             return tx.list_events(where, page_size, page_token)
 
-    def verify(self, caller: Caller, progress: Callable[[int], None] | None = None) -> Verification:
-        """Recompute every hash from the stored fields and name the first event that does not match.
+    def verify(
+        self,
+        caller: Caller,
+        progress: Callable[[int], None] | None = None,
+        *,
+        keys: Sequence[VerifierKey] = (),
+        kept: Sequence[Checkpoint] = (),
+    ) -> Verification:
+        """Recompute the chain and the Merkle tree from the stored events, check every kept
+        checkpoint's signature and root, and name the first event that does not match.
 
         A changed field breaks that event's hash; a removed event leaves a gap in the sequence; an
-        inserted or reordered one breaks the ``prev_hash`` link; a removed or forged tail disagrees
-        with the ledger head.
+        inserted or reordered one breaks the ``prev_hash`` link; a rewritten history (every later
+        hash recomputed) no longer hashes to a signed checkpoint's root; events appended without the
+        key are not covered by a checkpoint. ``keys`` pins the verifier keys trusted (default: the
+        log's genesis key and the keys it rotated to); ``kept`` adds checkpoints verified elsewhere.
         """
         caller.authorize(Action.AUDIT_READ)
         with self.store.read() as tx:
-            head = tx.ledger_head()
-            expected_prev = GENESIS_HASH
-            count = 0
-            for row in tx.iter_event_rows():
-                count += 1
-                if progress is not None and count % 10_000 == 0:
-                    progress(count)
-                if row.seq != count:
-                    return Verification(
-                        False,
-                        count - 1,
-                        expected_prev,
-                        count if row.seq > count else row.seq,
-                        f"event {count} is missing (the next stored event is {row.seq})"
-                        if row.seq > count
-                        else f"event {row.seq} appears out of order",
-                    )
-                if row.prev_hash != expected_prev:
-                    return Verification(
-                        False,
-                        count - 1,
-                        expected_prev,
-                        row.seq,
-                        f"event {row.seq} does not follow event {row.seq - 1}: an event was "
-                        "inserted, removed or reordered here",
-                    )
-                fields = {
-                    "seq": row.seq,
-                    "time": row.time,
-                    "actor": row.actor,
-                    "action": row.action,
-                    "subject_type": row.subject_type,
-                    "subject_id": row.subject_id,
-                    "before": decode_json(row.before),
-                    "after": decode_json(row.after),
-                    "reason": row.reason,
-                    "request_id": row.request_id,
-                    "client_address": row.client_address,
-                    "user_agent": row.user_agent,
-                }
-                _, recomputed = seal(expected_prev, fields)
-                if recomputed != row.hash:
-                    return Verification(
-                        False,
-                        count - 1,
-                        expected_prev,
-                        row.seq,
-                        f"event {row.seq} ({row.action} on {row.subject_type} {row.subject_id}) was "
-                        "changed after it was written: its content no longer matches its hash",
-                    )
-                expected_prev = row.hash
-            if head.size != count or head.head_hash != expected_prev:
-                bad = min(head.size, count) + 1
-                return Verification(
-                    False,
-                    count,
-                    expected_prev,
-                    bad,
-                    f"the log holds {count} events but its head records {head.size} "
-                    f"(events from {bad} on were removed or added outside Steward)",
-                )
-        return Verification(True, count, expected_prev)
+            verdict = verify_stored(tx, pins=keys, kept=kept, progress=progress)
+        return Verification(
+            ok=verdict.ok,
+            events=verdict.events,
+            head_hash=verdict.head_hash,
+            first_bad_seq=verdict.first_bad_seq,
+            problem=verdict.problem,
+            root=None if verdict.root is None else verdict.root.hex(),
+            checkpoints=verdict.checkpoints,
+            details=dict(verdict.details),
+            trusted_keys=verdict.trusted_keys,
+        )

@@ -2,7 +2,9 @@
 
 Every use case calls :meth:`EventBus.emit` inside its write transaction, so every path (REST, CLI,
 SDK, connectors) records the same audit entries. Sinks that talk to the outside world (webhooks)
-subscribe with :meth:`EventBus.after_commit` and see only events whose change committed.
+subscribe with :meth:`EventBus.after_commit` and see only events whose change committed. Hooks that
+must write in the same transaction (the ledger appends the batch's leaves to its Merkle tree and
+signs a checkpoint) subscribe with :meth:`EventBus.before_commit`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,23 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from steward.domain import AuditEvent, DomainEvent, Origin
+from steward.ledger import leaf_hash
 from steward.ledger._event import format_time, seal
-from steward.storage import SqlStore, SqlTransaction
+from steward.storage import LedgerHead, SqlStore, SqlTransaction
 
 AfterCommit = Callable[[AuditEvent], None]
+
+
+class EventBatch(list[AuditEvent]):
+    """The events one transaction emitted, with the RFC 6962 leaf hash of each one's canonical
+    bytes (kept from :func:`seal`, so the tree hashes exactly what the chain hashed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leaves: list[bytes] = []
+
+
+BeforeCommit = Callable[[SqlTransaction, EventBatch, datetime], None]
 
 
 class Clock(Protocol):
@@ -28,9 +43,21 @@ class EventBus:
 
     def __init__(self) -> None:
         self._after_commit: list[AfterCommit] = []
+        self._before_commit: list[BeforeCommit] = []
 
     def after_commit(self, sink: AfterCommit) -> None:
         self._after_commit.append(sink)
+
+    def before_commit(self, hook: BeforeCommit) -> None:
+        """Run ``hook(tx, batch, at)`` at the end of every write transaction that emitted events."""
+        self._before_commit.append(hook)
+
+    def sealing(self, tx: SqlTransaction, batch: EventBatch, at: datetime) -> None:
+        """End a batch: move the ledger head to its last event once, then run the hooks."""
+        if batch:
+            tx.move_head(batch[-1].seq, batch[-1].hash)
+            for hook in self._before_commit:
+                hook(tx, batch, at)
 
     def emit(
         self,
@@ -40,7 +67,9 @@ class EventBus:
         at: datetime,
         pending: list[AuditEvent],
     ) -> AuditEvent:
-        head = tx.ledger_head()
+        batch = pending if isinstance(pending, EventBatch) else None
+        # Within a batch the head is its last event (the batch moves the stored head once, sealed).
+        head = LedgerHead(batch[-1].seq, batch[-1].hash) if batch else tx.ledger_head()
         fields: dict[str, Any] = {
             "seq": head.size + 1,
             "time": format_time(at),
@@ -55,9 +84,11 @@ class EventBus:
             "client_address": origin.client_address,
             "user_agent": origin.user_agent,
         }
-        _, event_hash = seal(head.head_hash, fields)
-        stored = tx.append_event(fields, head.head_hash, event_hash)
+        data, event_hash = seal(head.head_hash, fields)
+        stored = tx.append_event(fields, head.head_hash, event_hash, move_head=batch is None)
         pending.append(stored)
+        if batch is not None:
+            batch.leaves.append(leaf_hash(data))
         return stored
 
     def delivered(self, events: list[AuditEvent]) -> None:
@@ -74,7 +105,7 @@ class Writer:
         self.at = at
         self._bus = bus
         self._origin = origin
-        self.events: list[AuditEvent] = []
+        self.events = EventBatch()
 
     def emit(self, event: DomainEvent) -> AuditEvent:
         return self._bus.emit(self.tx, event, self._origin, self.at, self.events)
@@ -86,4 +117,5 @@ def writing(store: SqlStore, bus: EventBus, origin: Origin, clock: Clock) -> Ite
     with store.write() as tx:
         writer = Writer(tx, bus, origin, clock())
         yield writer
+        bus.sealing(tx, writer.events, writer.at)
     bus.delivered(writer.events)

@@ -7,7 +7,7 @@ and its audit event in one transaction, and returns the stored record.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from steward import wire
 from steward.domain import (
@@ -32,7 +32,7 @@ from steward.errors import InvalidInput, NotFound
 from steward.service._caller import Caller
 from steward.service._events import Clock, EventBus, writing
 from steward.service._snapshots import changes, snapshot
-from steward.storage import ModelFilter, SqlStore, VersionFilter
+from steward.storage import ModelFilter, ModelSummary, SqlStore, VersionFilter
 
 
 def utcnow() -> datetime:
@@ -377,6 +377,28 @@ class RegistryService:
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read() as tx:
             return tx.list_deployments(model=model, environment=environment)
+
+    # -- overview (figures over the whole inventory, for the web UI) ---------------------------
+
+    def model_summaries(self, caller: Caller, where: ModelFilter) -> list[ModelSummary]:
+        """Every model matching ``where`` with its active production version (the inventory)."""
+        caller.authorize(Action.MODEL_READ)
+        with self.store.read() as tx:
+            return tx.model_summaries(where)
+
+    def versions_registered_per_day(
+        self, caller: Caller, since: datetime | None = None
+    ) -> list[tuple[date, int]]:
+        """``(UTC day, versions registered that day)``, oldest first."""
+        caller.authorize(Action.VERSION_READ)
+        with self.store.read() as tx:
+            return tx.count_versions_by_day(since)
+
+    def deployment_counts(self, caller: Caller) -> list[tuple[str, str, int]]:
+        """``(environment, state, count)`` over every recorded deployment."""
+        caller.authorize(Action.DEPLOYMENT_READ)
+        with self.store.read() as tx:
+            return tx.count_deployments()
 
     # -- lineage -----------------------------------------------------------------------------
 

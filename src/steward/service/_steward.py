@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from steward.service._access import AccessLogService
 from steward.service._audit import AuditService
+from steward.service._checks import CheckService
 from steward.service._events import Clock, EventBus
+from steward.service._evidence import EvidenceService
+from steward.service._gates import GateService
+from steward.service._guard import GuardService
+from steward.service._harvest import HarvestService
 from steward.service._identity import IdentityService
+from steward.service._incidents import IncidentService
+from steward.service._ledger import LedgerService
+from steward.service._policies import PolicyService
+from steward.service._receiver import ReceiverService
 from steward.service._registry import RegistryService, utcnow
 from steward.storage import SqlStore, make_engine, schema_status, upgrade
 
@@ -23,6 +33,16 @@ class Steward:
         self.registry = RegistryService(self.store, self.bus, self.clock)
         self.identity = IdentityService(self.store, self.bus, self.clock)
         self.audit = AuditService(self.store)
+        self.ledger = LedgerService(self.store, self.bus, self.clock)
+        self.evidence = EvidenceService(self.store, self.registry, self.ledger, self.clock)
+        self.reads = AccessLogService(self.store, self.clock)
+        self.incidents = IncidentService(self.store, self.bus, self.clock)
+        self.harvests = HarvestService(self.store, self.bus, self.clock)
+        self.guard = GuardService(self.store, self.bus, self.clock)
+        self.receiver = ReceiverService(self.store, self.clock, self.harvests, self.guard)
+        self.policies = PolicyService(self.store, self.bus, self.clock)
+        self.gates = GateService(self.store, self.bus, self.clock, self.policies)
+        self.checks = CheckService(self.store, self.bus, self.clock, self.policies)
 
     @classmethod
     def open(cls, database_url: str, *, migrate: bool = False) -> Steward:
@@ -36,4 +56,6 @@ class Steward:
         return schema_status(self.store.engine)
 
     def close(self) -> None:
+        if self.reads.recorder is not None:
+            self.reads.recorder.close()
         self.store.engine.dispose()

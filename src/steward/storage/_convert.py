@@ -19,6 +19,7 @@ from steward.domain import (
     PrincipalKind,
     RiskTier,
     Role,
+    SourceLink,
     TrainingRun,
     VersionState,
 )
@@ -62,6 +63,7 @@ def to_version(
     model_name: str,
     run_id: str | None,
     datasets: tuple[DatasetUse, ...],
+    sources: tuple[SourceLink, ...] = (),
 ) -> ModelVersion:
     return ModelVersion(
         model=model_name,
@@ -88,6 +90,7 @@ def to_version(
         created_at=row.created_at,
         updated_at=row.updated_at,
         revision=row.revision,
+        sources=sources,
     )
 
 

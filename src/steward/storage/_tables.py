@@ -13,6 +13,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -256,3 +258,63 @@ class SqlApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- the verifiable ledger and the read access log (migration 0002) ----------------------------
+
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class SqlLedgerNode(Base):
+    """A complete node of the audit log's Merkle tree: the root of the perfect subtree over leaves
+    ``[idx * 2**level, (idx + 1) * 2**level)``. Insert-only; level 0 holds the leaf hashes."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class SqlCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note) issued for one committed write transaction."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(8))
+
+
+class SqlLedgerKey(Base):
+    """A public key that signs (or signed) checkpoints; retired keys stay published."""
+
+    __tablename__ = "ledger_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(8))
+    vkey: Mapped[str] = mapped_column(String(512), unique=True)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SqlReadAccess(Base):
+    """One read of a record or evidence through the server. Append-only; not hash-chained."""
+
+    __tablename__ = "read_access_log"
+    __table_args__ = (Index("ix_read_access_log_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    principal: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(512))
+    path: Mapped[str] = mapped_column(String(2048))
+    request_id: Mapped[str] = mapped_column(String(128))
+    client_address: Mapped[str] = mapped_column(String(128))
+    user_agent: Mapped[str] = mapped_column(String(512))

@@ -19,3 +19,13 @@ test_open_high_severity if {
 	f.measured == 1
 	f.required == 0
 }
+
+test_open_critical_counts_as_high if {
+	doc := fixtures.replace(fixtures.doc, {"incidents": [
+		{"severity": "critical", "state": "open"},
+		{"severity": "high", "state": "open"},
+	]})
+	some f in incidents.violations(doc)
+	f.rule == "incidents.unresolved_high"
+	f.measured == 2
+}

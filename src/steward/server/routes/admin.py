@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from steward import wire
 from steward.domain import PERMISSIONS, Action
+from steward.ledger import parse_verifiers
 from steward.server.deps import CallerDep, StewardDep, action
 from steward.server.routes._common import PageSize, PageToken
 from steward.storage import AuditFilter
@@ -56,9 +57,16 @@ def list_events(
     tags=["audit"],
     openapi_extra=action(Action.AUDIT_READ),
 )
-def verify(caller: CallerDep, steward: StewardDep) -> wire.VerificationOut:
-    """Recompute the hash chain and name the first event that does not match."""
-    result = steward.audit.verify(caller)
+def verify(
+    caller: CallerDep,
+    steward: StewardDep,
+    key: Annotated[
+        list[str] | None, Query(description="Verifier keys to trust (default: the log's own).")
+    ] = None,
+) -> wire.VerificationOut:
+    """Recompute the hash chain and the Merkle tree, check every kept checkpoint's signature and
+    root, and name the first event that does not match."""
+    result = steward.audit.verify(caller, keys=parse_verifiers(key or []))
     return wire.VerificationOut(
         ok=result.ok,
         events=result.events,
