@@ -1,0 +1,286 @@
+"""``steward policy add|list|show|test|simulate|assignments|assign|unassign``: policy bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from steward import wire
+from steward.cli._app import app, state_of
+from steward.cli._files import read_bundle
+from steward.cli._gate_ops import GateOps
+from steward.cli._output import emit_json, out, record, table
+from steward.errors import InvalidInput
+from steward.policy import PolicyBundle, create_engine, validate_bundle
+
+policy_app = typer.Typer(
+    help="Policy bundles: register, test, assign, and simulate before switching on.", no_args_is_help=True
+)
+app.add_typer(policy_app, name="policy")
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Folder = Annotated[
+    Path,
+    typer.Argument(help="A bundle folder: manifest.json, data.json and *.rego files.", show_default=False),
+]
+TESTS_FAILED = 1
+
+
+def _ops(ctx: typer.Context) -> GateOps:
+    return GateOps(state_of(ctx).backend())
+
+
+@policy_app.command("add")
+def policy_add(ctx: typer.Context, folder: Folder, as_json: Json = False) -> None:
+    """Register the bundle in FOLDER (name and version from its manifest.json).
+
+    Every module must parse and compile; errors name the file and line. A registered version is
+    never replaced: change the manifest's version to register new content.
+    """
+    stored = _ops(ctx).register_bundle(read_bundle(folder))
+    if as_json:
+        emit_json(stored)
+        return
+    out.print(f"registered policy bundle [bold]{stored.name} {stored.version}[/bold] ({stored.digest})")
+
+
+@policy_app.command("list")
+def policy_list(ctx: typer.Context, as_json: Json = False) -> None:
+    """The built-in bundle and every registered bundle."""
+    bundles = _ops(ctx).list_bundles()
+    if as_json:
+        emit_json(bundles)
+        return
+    table(
+        bundles,
+        [
+            ("name", lambda b: b.name),
+            ("version", lambda b: b.version),
+            ("digest", lambda b: b.digest),
+            ("built-in", lambda b: "yes" if b.builtin else ""),
+            (
+                "registered",
+                lambda b: f"{b.registered_at:%Y-%m-%d %H:%M} by {b.registered_by}" if b.registered_at else "",
+            ),
+        ],
+    )
+
+
+@policy_app.command("show")
+def policy_show(
+    ctx: typer.Context,
+    name: str,
+    version: str,
+    files: Annotated[bool, typer.Option("--files", help="Print every file's content too.")] = False,
+    as_json: Json = False,
+) -> None:
+    """One bundle: its manifest, digest and files."""
+    bundle = _ops(ctx).get_bundle(name, version)
+    if as_json:
+        emit_json(bundle)
+        return
+    record(
+        [
+            ("name", bundle.name),
+            ("version", bundle.version),
+            ("digest", bundle.digest),
+            ("description", bundle.description),
+            ("built-in", "yes" if bundle.builtin else "no"),
+            (
+                "registered",
+                f"{bundle.registered_at:%Y-%m-%d %H:%M:%S} by {bundle.registered_by}"
+                if bundle.registered_at
+                else None,
+            ),
+            ("files", sorted(bundle.files)),
+        ]
+    )
+    if files:
+        for path, text in sorted(bundle.files.items()):
+            out.print(f"\n[bold]── {escape(path)}[/bold]")
+            out.print(escape(text), end="" if text.endswith("\n") else "\n")
+
+
+@policy_app.command("test")
+def policy_test(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="A bundle folder (default: the built-in bundle).", show_default=False),
+    ] = None,
+    bundle: Annotated[
+        str | None, typer.Option("--bundle", help="A registered bundle, as NAME@VERSION.", show_default=False)
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="Rego engine: regorus (default) or regopy.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Run a bundle's Rego unit tests (rules named test_* in *_test.rego files).
+
+    FOLDER is tested here, without a database or server; --bundle runs a registered bundle's tests
+    where it is stored; with neither, the built-in bundle's. Exits 1 when a test fails.
+    """
+    if folder is not None and bundle is not None:
+        raise InvalidInput.field("--bundle", "exclusive", "give a FOLDER or --bundle, not both")
+    if bundle is not None:
+        name, sep, version = bundle.partition("@")
+        if not sep or not name or not version:
+            raise InvalidInput.field("--bundle", "ref", f"must be NAME@VERSION (got {bundle!r})")
+        report = _ops(ctx).test_bundle(name, version)
+    else:
+        report = _test_here(folder)
+    if as_json:
+        emit_json(report)
+    else:
+        for result in report.results:
+            mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+            why = f"  ({escape(result.message)})" if result.message else ""
+            out.print(f"{mark} {escape(result.file)}: data.{result.package}.{result.name}{why}")
+        out.print(
+            f"{report.bundle.name} {report.bundle.version}: {report.passed} passed, {report.failed} failed"
+        )
+    if report.failed:
+        raise typer.Exit(TESTS_FAILED)
+
+
+def _test_here(folder: Path | None) -> wire.PolicyTestReportOut:
+    from steward.policy import builtin_bundle
+
+    engine = create_engine()
+    candidate = builtin_bundle() if folder is None else PolicyBundle.from_files(read_bundle(folder))
+    validate_bundle(candidate, engine)
+    results = engine.run_tests(candidate.all_modules, candidate.data)
+    passed = sum(1 for r in results if r.passed)
+    return wire.PolicyTestReportOut(
+        bundle=wire.BundleRefOut(name=candidate.name, version=candidate.version, digest=candidate.digest),
+        passed=passed,
+        failed=len(results) - passed,
+        results=[wire.RegoTestOut.model_validate(r) for r in results],
+    )
+
+
+@policy_app.command("simulate")
+def policy_simulate(
+    ctx: typer.Context,
+    folder: Folder,
+    environment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--environment",
+            "-e",
+            help="Environment versions not deployed yet are evaluated for (repeatable; default production).",
+        ),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every version evaluated, not only changes.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Evaluate the bundle in FOLDER, before switching it on, against every version deployed now
+    and every version awaiting review or deployment, and list the decisions that would change."""
+    report = _ops(ctx).simulate(read_bundle(folder), environment or ["production"])
+    if as_json:
+        emit_json(report)
+        return
+    shown = report.items if show_all else [i for i in report.items if i.changed]
+    out.print(
+        f"candidate {report.candidate.name} {report.candidate.version} ({report.candidate.digest[:19]}…): "
+        f"{report.evaluated} decision(s) evaluated, {report.would_change} would change"
+    )
+    if not shown:
+        return
+    table(
+        shown,
+        [
+            ("model", lambda i: i.model),
+            ("version", lambda i: i.version),
+            ("target", lambda i: i.environment),
+            ("why", lambda i: i.reason),
+            ("now", lambda i: "allow" if i.current.allow else "deny"),
+            ("candidate", lambda i: "allow" if i.candidate.allow else "deny"),
+            ("new denials", lambda i: ", ".join(sorted({f.rule for f in i.added_denies})) or "-"),
+            ("lifted denials", lambda i: ", ".join(sorted({f.rule for f in i.removed_denies})) or "-"),
+        ],
+    )
+
+
+@policy_app.command("assignments")
+def policy_assignments(ctx: typer.Context, as_json: Json = False) -> None:
+    """Which bundle applies to which risk tier and target environment."""
+    current = _ops(ctx).assignments()
+    if as_json:
+        emit_json(current)
+        return
+    table(
+        current.assignments,
+        [
+            ("risk tier", lambda a: a.risk_tier),
+            ("environment", lambda a: a.environment),
+            ("bundle", lambda a: f"{a.bundle_name} {a.bundle_version}"),
+            ("digest", lambda a: a.bundle_digest),
+            (
+                "assigned",
+                lambda a: f"{a.assigned_at:%Y-%m-%d %H:%M} by {a.assigned_by}" if a.assigned_at else "",
+            ),
+        ],
+    )
+    out.print(f"elsewhere: {current.default.name} {current.default.version} (built-in)")
+
+
+Tier = Annotated[str, typer.Argument(help="high, medium, low, or * for any tier.", show_default=False)]
+Environment = Annotated[str, typer.Argument(help="An environment, or * for any.", show_default=False)]
+Reason = Annotated[str, typer.Option(help="Why (recorded in the audit trail).")]
+
+
+@policy_app.command("assign")
+def policy_assign(
+    ctx: typer.Context,
+    tier: Tier,
+    environment: Environment,
+    name: str,
+    version: str,
+    reason: Reason = "",
+    as_json: Json = False,
+) -> None:
+    """Apply bundle NAME VERSION to risk tier TIER in ENVIRONMENT (replacing what applied there)."""
+    ops = _ops(ctx)
+    rows = [
+        _row(a) for a in ops.assignments().assignments if (a.risk_tier, a.environment) != (tier, environment)
+    ]
+    rows.append(
+        {"risk_tier": tier, "environment": environment, "bundle_name": name, "bundle_version": version}
+    )
+    _update(ops, rows, reason, as_json)
+
+
+@policy_app.command("unassign")
+def policy_unassign(
+    ctx: typer.Context, tier: Tier, environment: Environment, reason: Reason = "", as_json: Json = False
+) -> None:
+    """Remove the assignment of TIER in ENVIRONMENT (a less specific one, or the built-in, applies)."""
+    ops = _ops(ctx)
+    current = ops.assignments().assignments
+    rows = [_row(a) for a in current if (a.risk_tier, a.environment) != (tier, environment)]
+    if len(rows) == len(current):
+        raise InvalidInput.field("tier", "assigned", f"nothing is assigned to {tier!r} in {environment!r}")
+    _update(ops, rows, reason, as_json)
+
+
+def _row(item: wire.AssignmentOut) -> dict[str, str]:
+    return {
+        "risk_tier": item.risk_tier,
+        "environment": item.environment,
+        "bundle_name": item.bundle_name,
+        "bundle_version": item.bundle_version,
+    }
+
+
+def _update(ops: GateOps, rows: list[dict[str, str]], reason: str, as_json: bool) -> None:
+    spec = wire.parse(wire.AssignmentsUpdate, {"assignments": rows, "reason": reason})
+    result = ops.set_assignments(spec)
+    if as_json:
+        emit_json(result)
+        return
+    out.print(f"{len(result.assignments)} assignment(s) in force; elsewhere the built-in bundle applies")
