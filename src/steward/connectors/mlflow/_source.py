@@ -1,0 +1,432 @@
+"""The MLflow tracking server and model registry as a :class:`~steward.domain.ModelSource`.
+
+``mlflow`` (the ``[mlflow]`` extra, ``mlflow-skinny``) is imported inside the methods, so
+``import steward`` never needs it. MLflow's credentials come from MLflow's own environment
+variables (``MLFLOW_TRACKING_TOKEN``, or ``MLFLOW_TRACKING_USERNAME`` and
+``MLFLOW_TRACKING_PASSWORD``). Every failure leaves here as a :mod:`steward.errors` kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from steward.connectors.mlflow import _digest
+from steward.domain import (
+    SourceArtifact,
+    SourceDataset,
+    SourceExperiment,
+    SourceModel,
+    SourceRun,
+    SourceVersion,
+)
+from steward.errors import InvalidInput, NotFound, StewardError, Unauthenticated, Unavailable
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+PAGE = 1000
+DIGEST_MODES = ("auto", "files", "metadata")
+
+
+def _time(ms: int | None) -> datetime | None:
+    return None if not ms else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _auth_headers() -> dict[str, str]:
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        return {"Authorization": httpx.BasicAuth(user, password)._auth_header}
+    return {}
+
+
+class MlflowSource:
+    """One MLflow tracking server (with its model registry)."""
+
+    platform = "mlflow"
+
+    def __init__(self, tracking_uri: str, *, digest: str = "auto", timeout: float = 10.0) -> None:
+        if not tracking_uri.startswith(("http://", "https://")):
+            raise InvalidInput.field("tracking_uri", "url", f"must be an http(s) URL (got {tracking_uri!r})")
+        if digest not in DIGEST_MODES:
+            raise InvalidInput.field("digest", "choice", f"must be one of {', '.join(DIGEST_MODES)}")
+        self.location = tracking_uri.rstrip("/")
+        self.digest_mode = digest
+        self.timeout = timeout
+        self._client: MlflowClient | None = None
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            try:
+                from mlflow import MlflowClient
+            except ImportError as exc:  # pragma: no cover (the extra is installed in development)
+                raise Unavailable(
+                    "the MLflow connector needs the mlflow extra: pip install 'steward[mlflow]'"
+                ) from exc
+            self._client = MlflowClient(tracking_uri=self.location, registry_uri=self.location)
+        return self._client
+
+    def warm(self) -> None:
+        """Import MLflow and build the client now (seconds, once), so the first event is quick."""
+        _ = self.client
+
+    @contextmanager
+    def _calls(self, what: str) -> Iterator[None]:
+        """Turn MLflow's and the network's errors into Steward's kinds, naming what was asked."""
+        from mlflow.exceptions import MlflowException, RestException
+
+        try:
+            yield
+        except StewardError:
+            raise
+        except RestException as exc:
+            code = exc.error_code
+            if code in {"UNAUTHENTICATED", "PERMISSION_DENIED"}:
+                raise Unauthenticated(f"MLflow at {self.location} refused {what}: {exc.message}") from exc
+            if code == "RESOURCE_DOES_NOT_EXIST":
+                raise NotFound(f"MLflow at {self.location} has no {what}: {exc.message}") from exc
+            raise Unavailable(f"MLflow at {self.location} failed {what}: {exc.message}") from exc
+        except MlflowException as exc:
+            text = str(exc.message)
+            if "401" in text or "403" in text:
+                raise Unauthenticated(f"MLflow at {self.location} refused {what}: {text[:300]}") from exc
+            raise Unavailable(f"MLflow at {self.location} failed {what}: {text[:300]}") from exc
+        except OSError as exc:
+            raise Unavailable(f"cannot reach MLflow at {self.location} ({what}): {exc}") from exc
+
+    # -- reachability --------------------------------------------------------------------------
+
+    def check(self) -> None:
+        url = f"{self.location}/api/2.0/mlflow/registered-models/search"
+        try:
+            response = httpx.get(
+                url, params={"max_results": 1}, headers=_auth_headers(), timeout=self.timeout
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"cannot reach the MLflow tracking server at {self.location}: {exc}",
+                {"tracking_uri": self.location},
+            ) from exc
+        if response.status_code in (401, 403):
+            raise Unauthenticated(
+                f"MLflow at {self.location} refused the credentials (HTTP {response.status_code}); set "
+                "MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+                {"tracking_uri": self.location, "status": response.status_code},
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code != 200 or not isinstance(answer, dict):
+            raise Unavailable(
+                f"{self.location} did not answer like an MLflow tracking server "
+                f"(HTTP {response.status_code})",
+                {"tracking_uri": self.location, "status": response.status_code},
+            )
+
+    def external_id(self, model: str, version: str) -> str:
+        return f"{self.location}/#/models/{quote(model, safe='')}/versions/{version}"
+
+    def _model_url(self, model: str) -> str:
+        return f"{self.location}/#/models/{quote(model, safe='')}"
+
+    # -- experiments and runs ------------------------------------------------------------------
+
+    def experiments(self, names: Sequence[str] | None) -> list[SourceExperiment]:
+        with self._calls("experiments"):
+            if names:
+                found = [self.client.get_experiment_by_name(n) for n in names]
+                return [SourceExperiment(e.experiment_id, e.name) for e in found if e is not None]
+            result: list[SourceExperiment] = []
+            token = None
+            while True:
+                page = self.client.search_experiments(max_results=PAGE, page_token=token)
+                result += [SourceExperiment(e.experiment_id, e.name) for e in page]
+                token = page.token
+                if not token:
+                    return result
+
+    def runs(self, experiments: Sequence[SourceExperiment]) -> Iterator[SourceRun]:
+        if not experiments:
+            return
+        names = {e.id: e.name for e in experiments}
+        ids = list(names)
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            token = None
+            while True:
+                with self._calls("runs"):
+                    page = self.client.search_runs(chunk, max_results=PAGE, page_token=token)
+                for run in page:
+                    yield self._run(run, names.get(run.info.experiment_id, run.info.experiment_id))
+                token = page.token
+                if not token:
+                    break
+
+    def run(self, run_id: str) -> SourceRun | None:
+        try:
+            with self._calls(f"run {run_id}"):
+                run = self.client.get_run(run_id)
+        except NotFound:
+            return None
+        experiment = run.info.experiment_id
+        try:
+            with self._calls(f"experiment {experiment}"):
+                experiment = self.client.get_experiment(experiment).name
+        except NotFound:
+            pass
+        return self._run(run, experiment)
+
+    def _run(self, run: Any, experiment: str) -> SourceRun:
+        tags: dict[str, str] = dict(run.data.tags)
+        datasets = []
+        for item in getattr(run.inputs, "dataset_inputs", None) or []:
+            ds = item.dataset
+            context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), None)
+            datasets.append(
+                SourceDataset(
+                    name=ds.name,
+                    digest=ds.digest,
+                    source_type=ds.source_type or "",
+                    source=ds.source or "",
+                    schema=ds.schema or None,
+                    row_count=_row_count(ds.profile),
+                    context=context,
+                )
+            )
+        return SourceRun(
+            run_id=run.info.run_id,
+            experiment=experiment,
+            status=run.info.status,
+            user=run.info.user_id or tags.get("mlflow.user", ""),
+            parameters=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+            tags=tags,
+            parent_run_id=tags.get("mlflow.parentRunId"),
+            code_commit=tags.get("mlflow.source.git.commit"),
+            code_repository=tags.get("mlflow.source.git.repoURL"),
+            source_name=tags.get("mlflow.source.name"),
+            started_at=_time(run.info.start_time),
+            ended_at=_time(run.info.end_time),
+            datasets=tuple(datasets),
+            deleted=run.info.lifecycle_stage == "deleted",
+        )
+
+    # -- registered models and versions --------------------------------------------------------
+
+    def _model(self, rm: Any) -> SourceModel:
+        return SourceModel(
+            name=rm.name,
+            url=self._model_url(rm.name),
+            description=rm.description or "",
+            tags=dict(rm.tags or {}),
+            aliases={str(a): str(v) for a, v in (rm.aliases or {}).items()},
+        )
+
+    def models(self, names: Sequence[str] | None) -> Iterator[SourceModel]:
+        if names:
+            for name in names:
+                found = self.model(name)
+                if found is not None:
+                    yield found
+            return
+        token = None
+        while True:
+            with self._calls("registered models"):
+                page = self.client.search_registered_models(max_results=PAGE, page_token=token)
+            for rm in page:
+                yield self._model(rm)
+            token = page.token
+            if not token:
+                return
+
+    def model(self, name: str) -> SourceModel | None:
+        try:
+            with self._calls(f"registered model {name!r}"):
+                return self._model(self.client.get_registered_model(name))
+        except NotFound:
+            return None
+
+    def _version(self, mv: Any, aliases: Mapping[str, str]) -> SourceVersion:
+        source = mv.source or ""
+        model_id = getattr(mv, "model_id", None)
+        if not model_id and source.startswith("models:/m-"):
+            model_id = source.removeprefix("models:/").split("/")[0]
+        held = {a for a, v in aliases.items() if v == str(mv.version)} | set(
+            getattr(mv, "aliases", None) or []
+        )
+        return SourceVersion(
+            model=mv.name,
+            version=str(mv.version),
+            external_id=self.external_id(mv.name, str(mv.version)),
+            source=source,
+            status=str(mv.status or ""),
+            run_id=mv.run_id or None,
+            description=mv.description or "",
+            tags=dict(mv.tags or {}),
+            aliases=tuple(sorted(held)),
+            logged_model_id=model_id,
+        )
+
+    def versions(self, models: Sequence[SourceModel]) -> Iterator[SourceVersion]:
+        by_name = {m.name: m for m in models}
+        filters = [f"name='{_quote_filter(m.name)}'" for m in models] if len(models) <= 20 else [""]
+        for query in filters:
+            token = None
+            while True:
+                with self._calls("model versions"):
+                    page = self.client.search_model_versions(
+                        query or None, max_results=10_000, page_token=token
+                    )
+                for mv in page:
+                    owner = by_name.get(mv.name)
+                    if owner is not None:
+                        yield self._version(mv, owner.aliases)
+                token = page.token
+                if not token:
+                    break
+
+    def version(self, model: str, version: str) -> SourceVersion | None:
+        owner = self.model(model)
+        if owner is None:
+            return None
+        try:
+            with self._calls(f"version {version} of {model!r}"):
+                mv = self.client.get_model_version(model, version)
+        except NotFound:
+            return None
+        return self._version(mv, owner.aliases)
+
+    # -- artefacts -----------------------------------------------------------------------------
+
+    def artifact(self, version: SourceVersion) -> SourceArtifact:
+        """The artefact's digest from its files when they can be read (``auto``, ``files``), else
+        from MLflow's metadata (``auto`` falls back, ``files`` refuses, ``metadata`` never reads)."""
+        if self.digest_mode != "metadata":
+            try:
+                return self._artifact_from_files(version)
+            except (StewardError, OSError, ValueError) as error:
+                if self.digest_mode == "files":
+                    raise Unavailable(
+                        f"the artefact files of {version.external_id} cannot be read: {error}"
+                    ) from error
+                note = f"files unreadable ({type(error).__name__}); digest from MLflow metadata"
+                return SourceArtifact(
+                    version.source, _digest.metadata_digest(version.source), "metadata", note=note
+                )
+        return SourceArtifact(version.source, _digest.metadata_digest(version.source), "metadata")
+
+    def _artifact_from_files(self, version: SourceVersion) -> SourceArtifact:
+        import mlflow.artifacts
+
+        if not version.source:
+            raise ValueError("the version names no source")
+        with tempfile.TemporaryDirectory(prefix="steward-artifact-") as folder:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                local = mlflow.artifacts.download_artifacts(
+                    artifact_uri=version.source,
+                    dst_path=folder,
+                    tracking_uri=self.location,
+                    registry_uri=self.location,
+                )
+            except MlflowException as exc:
+                raise ValueError(str(exc.message)[:300]) from exc
+            except Exception as exc:  # artifact stores raise their own errors (boto, azure…)
+                raise ValueError(f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+            root = Path(local)
+            if root.is_file():
+                root = root.parent
+            digest, mlmodel = _digest.tree_digest(root)
+            return SourceArtifact(
+                uri=version.source,
+                digest=digest,
+                method="files",
+                python_version=_digest.python_version(mlmodel),
+                dependency_lock_digest=_digest.lock_digest(root),
+            )
+
+    # -- writing back --------------------------------------------------------------------------
+
+    def set_version_tags(self, model: str, version: str, tags: Mapping[str, str]) -> None:
+        with self._calls(f"tags on {model} version {version}"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(model, version, key, value)
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        with self._calls(f"alias {alias} on {model}"):
+            self.client.set_registered_model_alias(model, alias, version)
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        with self._calls(f"alias {alias} on {model}"):
+            self.client.delete_registered_model_alias(model, alias)
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def connect(self, receiver_url: str, secret: str, events: Sequence[str], name: str = "steward") -> str:
+        """Register (or update) the webhook named ``name`` that sends ``events`` to ``receiver_url``;
+        gives the webhook's id."""
+        with self._calls("webhooks"):
+            existing = None
+            token = None
+            while existing is None:
+                page = self.client.list_webhooks(max_results=100, page_token=token)
+                existing = next((w for w in page if w.name == name), None)
+                token = page.token
+                if not token:
+                    break
+            description = "Steward: governance records, write-back tags and alias guard"
+            if existing is not None:
+                hook = self.client.update_webhook(
+                    existing.webhook_id,
+                    url=receiver_url,
+                    events=list(events),  # type: ignore[arg-type]  # validated by MLflow
+                    secret=secret,
+                    description=description,
+                    status="ACTIVE",
+                )
+            else:
+                hook = self.client.create_webhook(
+                    name=name,
+                    url=receiver_url,
+                    events=list(events),  # type: ignore[arg-type]  # validated by MLflow
+                    secret=secret,
+                    description=description,
+                )
+            return str(hook.webhook_id)
+
+
+def _quote_filter(name: str) -> str:
+    return name.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _row_count(profile: str | None) -> int | None:
+    if not profile:
+        return None
+    try:
+        data = json.loads(profile)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key in ("num_rows", "rows"):
+        if isinstance(data.get(key), int):
+            return int(data[key])
+    shape = data.get("features_shape")
+    if isinstance(shape, list) and shape and isinstance(shape[0], int):
+        return int(shape[0])
+    return None
