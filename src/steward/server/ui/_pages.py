@@ -1,0 +1,357 @@
+"""Inventory, model page (with its lineage graph), review queue and dashboard."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from steward.domain import (
+    Action,
+    Deployment,
+    DeploymentState,
+    IncidentState,
+    ModelState,
+    ModelVersion,
+    RiskTier,
+    Role,
+    VersionState,
+)
+from steward.errors import InvalidInput
+from steward.server.ui import _charts, _inventory
+from steward.server.ui._lineage import layout
+from steward.server.ui._web import (
+    PageRoute,
+    ViewerDep,
+    is_htmx,
+    model_href,
+    query_string,
+    reads,
+    render,
+    steward_of,
+)
+from steward.service import Caller, Steward
+from steward.storage import ModelFilter, VersionFilter
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+E = TypeVar("E", bound=StrEnum)
+Text = Annotated[str | None, Query(max_length=256)]
+PageToken = Annotated[str | None, Query(max_length=512)]
+
+# The default sign-off stages per risk tier (DESIGN.md, "Lifecycle and workflow"), and the stage each
+# reviewer role signs. Shown for orientation only: the approval workflow (issue 5) will own these.
+DEFAULT_STAGES: dict[RiskTier, tuple[str, ...]] = {
+    RiskTier.HIGH: ("automated gates", "independent validation", "compliance review", "business sign-off"),
+    RiskTier.MEDIUM: ("automated gates", "compliance review"),
+    RiskTier.LOW: ("automated gates",),
+}
+ROLE_STAGES: dict[Role, str] = {
+    Role.VALIDATOR: "independent validation",
+    Role.COMPLIANCE_OFFICER: "compliance review",
+    Role.BUSINESS_OWNER: "business sign-off",
+}
+AWAITING_REVIEW = (VersionState.REGISTERED, VersionState.VALIDATED)
+QUEUE_PAGE = 50
+QUEUE_SCAN_PAGES = 20  # at most this many pages of the search are read to fill one page of "mine"
+
+
+def choice(kind: type[E], field: str, value: str | None) -> E | None:
+    """An enum value from a form field; empty means "any", anything else unknown is refused."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise InvalidInput.field(field, "choice", f"must be one of {allowed} (got {value!r})") from None
+
+
+def open_incidents(steward: Steward, caller: Caller, model: str | None = None) -> Counter[str]:
+    """Open incidents per model (there are few open at any time, so they are all read)."""
+    counts: Counter[str] = Counter()
+    token = None
+    while True:
+        page = steward.incidents.list(
+            caller, model=model, state=IncidentState.OPEN, page_size=1000, page_token=token
+        )
+        counts.update(i.model for i in page.items)
+        token = page.next_token
+        if token is None:
+            return counts
+
+
+def linker(base: str, current: dict[str, object]) -> Callable[..., str]:
+    """``link(page=2)`` → ``base`` with the current parameters and the given changes."""
+
+    def link(**changes: object) -> str:
+        return base + query_string({**current, **changes})
+
+    return link
+
+
+# -- inventory -------------------------------------------------------------------------------
+
+
+@router.get("/", openapi_extra=reads(Action.MODEL_READ))
+def inventory(
+    request: Request,
+    viewer: ViewerDep,
+    q: Text = None,
+    owner: Text = None,
+    tier: Text = None,
+    state: Text = None,
+    scope: Text = None,
+    sort: Annotated[str, Query(max_length=32)] = "name",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    if sort not in _inventory.SORTS:
+        raise InvalidInput.field("sort", "choice", f"must be one of {', '.join(_inventory.SORTS)}")
+    if size not in _inventory.PAGE_SIZES:
+        size = 50
+    steward = steward_of(request)
+    where = ModelFilter(
+        owner=owner or None,
+        risk_tier=choice(RiskTier, "tier", tier),
+        state=choice(ModelState, "state", state),
+        scope=scope or None,
+        text=q or None,
+    )
+    summaries = steward.registry.model_summaries(viewer.caller, where)
+    today = steward.clock().date()
+    rows = _inventory.sort_rows(_inventory.rows_of(summaries, today), sort, order == "desc")
+    paged = _inventory.page_of(rows, page, size)
+    filters: dict[str, object] = {
+        "q": q,
+        "owner": owner,
+        "tier": tier,
+        "state": state,
+        "scope": scope,
+        "size": size if size != 50 else None,
+    }
+    current = {
+        **filters,
+        "sort": sort if sort != "name" else None,
+        "order": order if order != "asc" else None,
+    }
+    context = {
+        "paged": paged,
+        "filters": filters,
+        "sort": sort,
+        "order": order,
+        "sorts": _inventory.SORTS,
+        "link": linker("/", current),
+        "sort_link": linker("/", filters),
+        "owners": sorted({s.owner for s in summaries}),
+        "scopes": sorted({sc for s in summaries for sc in s.regulatory_scopes}),
+        "tiers": list(RiskTier),
+        "states": list(ModelState),
+        "page_sizes": _inventory.PAGE_SIZES,
+        "overdue": sum(r.overdue for r in rows),
+        "incidents": open_incidents(steward, viewer.caller),
+        "model_href": model_href,
+    }
+    template = "_inventory_results.html" if is_htmx(request, "inventory-results") else "inventory.html"
+    return render(request, template, context)
+
+
+# -- model page ------------------------------------------------------------------------------
+
+
+@router.get("/models/{name}", openapi_extra=reads(Action.MODEL_READ))
+def model_page(
+    request: Request,
+    viewer: ViewerDep,
+    name: Annotated[str, Path(max_length=128)],
+    version: Annotated[int | None, Query(ge=1)] = None,
+    page_token: PageToken = None,
+) -> Response:
+    steward = steward_of(request)
+    registry = steward.registry
+    caller = viewer.caller
+    model = registry.get_model(caller, name)
+    incidents = steward.incidents.list(caller, model=name, page_size=20)
+    versions = registry.search_versions(caller, VersionFilter(model=name), 50, page_token)
+    deployments = registry.list_deployments(caller, model=name)
+    active: dict[int, list[Deployment]] = {}
+    for d in deployments:
+        if d.state is DeploymentState.ACTIVE:
+            active.setdefault(d.version, []).append(d)
+    production = next(
+        (d for d in deployments if d.environment == "production" and d.state is DeploymentState.ACTIVE),
+        None,
+    )
+    selected = version or (
+        production.version if production else (versions.items[0].version if versions.items else None)
+    )
+    lineage = registry.lineage(caller, name, selected) if selected is not None else None
+    due = (
+        _inventory.add_months(model.updated_at.date(), model.review_cadence_months)
+        if model.review_cadence_months is not None and model.updated_at is not None
+        else None
+    )
+    context = {
+        "model": model,
+        "versions": versions,
+        "deployments": sorted(deployments, key=lambda d: d.id, reverse=True),
+        "active": active,
+        "production": production,
+        "selected": selected,
+        "lineage": lineage,
+        "graph": layout(lineage) if lineage is not None else None,
+        "lineage_nodes": list({n.id: n for n in lineage.nodes}.values()) if lineage is not None else [],
+        "review_due": due,
+        "overdue": due is not None and due < steward.clock().date(),
+        "base": model_href(name),
+        "page_token": page_token,
+        "metrics_of": top_metrics,
+        "incidents": incidents,
+        "open_incidents": sum(i.state is IncidentState.OPEN for i in incidents.items),
+        "evidence": viewer.may(Action.EVIDENCE_READ),
+    }
+    if is_htmx(request, "lineage"):
+        return render(request, "_lineage.html", context)
+    return render(request, "model.html", context)
+
+
+def top_metrics(version: ModelVersion, keep: int = 3) -> list[tuple[str, float]]:
+    return sorted(version.metrics.items())[:keep]
+
+
+@router.get("/models/{name}/versions/{version}/evidence", openapi_extra=reads(Action.EVIDENCE_READ))
+def evidence_bundle(
+    request: Request,
+    viewer: ViewerDep,
+    name: Annotated[str, Path(max_length=128)],
+    version: Annotated[int, Path(ge=1)],
+) -> Response:
+    """The version's evidence bundle as a download (the same bundle as the REST API's)."""
+    bundle = steward_of(request).evidence.export(viewer.caller, name, version)
+    return Response(
+        bundle,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}-v{version}.evidence.json"'},
+    )
+
+
+# -- review queue ----------------------------------------------------------------------------
+
+
+@router.get("/reviews")
+def review_queue(
+    request: Request,
+    viewer: ViewerDep,
+    state: Text = None,
+    show: Annotated[str | None, Query(pattern="^(mine|all)$")] = None,
+    page_token: PageToken = None,
+) -> Response:
+    registry = steward_of(request).registry
+    caller = viewer.caller
+    chosen = choice(VersionState, "state", state) or VersionState.REGISTERED
+    if chosen not in AWAITING_REVIEW:
+        raise InvalidInput.field("state", "choice", "must be registered or validated")
+    my_stages = sorted({ROLE_STAGES[r] for r in viewer.principal.roles if r in ROLE_STAGES})
+    show = show or ("mine" if my_stages else "all")
+    tiers = {s.name: s.risk_tier for s in registry.model_summaries(caller, ModelFilter())}
+
+    def mine(v: ModelVersion) -> bool:
+        return any(stage in DEFAULT_STAGES[tiers[v.model]] for stage in my_stages)
+
+    items: list[ModelVersion] = []
+    token = page_token
+    scanned = 0
+    while True:
+        found = registry.search_versions(caller, VersionFilter(state=chosen), QUEUE_PAGE, token)
+        scanned += 1
+        items.extend(v for v in found.items if show == "all" or mine(v))
+        token = found.next_token
+        if token is None or show == "all" or len(items) >= QUEUE_PAGE // 2 or scanned >= QUEUE_SCAN_PAGES:
+            break
+    context = {
+        "items": items,
+        "tiers": tiers,
+        "stages": DEFAULT_STAGES,
+        "my_stages": my_stages,
+        "mine": mine,
+        "queue_state": chosen,
+        "show": show,
+        "next_token": token,
+        "first_page": page_token is None,
+        "link": linker("/reviews", {"state": chosen.value, "show": show}),
+        "model_href": model_href,
+    }
+    return render(request, "reviews.html", context)
+
+
+# -- dashboard -------------------------------------------------------------------------------
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, viewer: ViewerDep) -> Response:
+    steward = steward_of(request)
+    registry = steward.registry
+    caller = viewer.caller
+    today = steward.clock().date()
+    rows = _inventory.rows_of(registry.model_summaries(caller, ModelFilter()), today)
+
+    by_tier_state = Counter((r.model.risk_tier.value, r.model.state.value) for r in rows)
+    tiers = [t.value for t in RiskTier]
+    states = [s.value for s in ModelState]
+    models_chart = _charts.bars(tiers, states, dict(by_tier_state))
+
+    deployment_counts = registry.deployment_counts(caller)
+    environments = sorted({env for env, _, _ in deployment_counts}, key=lambda e: (e != "production", e))
+    deploy_states = [s.value for s in DeploymentState]
+    deployments_chart = _charts.bars(
+        environments, deploy_states, {(env, st): n for env, st, n in deployment_counts}
+    )
+
+    per_day = registry.versions_registered_per_day(caller)
+    this_week = week_start(today)
+    weeks = [this_week - timedelta(weeks=i) for i in range(11, -1, -1)]
+    weekly = Counter[date]()
+    for day, n in per_day:
+        if day >= weeks[0]:
+            weekly[week_start(day)] += n
+    versions_chart = _charts.columns([(w.strftime("%d %b"), weekly[w]) for w in weeks])
+
+    overdue = sorted((r for r in rows if r.overdue), key=lambda r: (r.review_due or today, r.model.name))
+    overdue_chart = _charts.bars(
+        tiers, ["overdue"], dict(Counter((r.model.risk_tier.value, "overdue") for r in overdue))
+    )
+    incidents = open_incidents(steward, caller)
+    figures = {
+        "incidents": sum(incidents.values()),
+        "models": len(rows),
+        "high_risk": sum(r.model.risk_tier is RiskTier.HIGH for r in rows),
+        "versions": sum(n for _, n in per_day),
+        "in_production": sum(r.model.production_version is not None for r in rows),
+        "overdue": len(overdue),
+    }
+    context = {
+        "figures": figures,
+        "models_chart": models_chart,
+        "deployments_chart": deployments_chart,
+        "versions_chart": versions_chart,
+        "weeks": [(w, weekly[w]) for w in weeks],
+        "overdue_chart": overdue_chart,
+        "overdue": overdue[:10],
+        "overdue_total": len(overdue),
+        "tier_state": by_tier_state,
+        "tiers": tiers,
+        "states": states,
+        "deployment_counts": deployment_counts,
+        "model_href": model_href,
+    }
+    return render(request, "dashboard.html", context)

@@ -1,0 +1,519 @@
+"""The web UI in-process: sign-in and sessions, CSRF, roles, and every page over the real service."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from steward import wire
+from steward.domain import Origin, Role
+from steward.server import create_app
+from steward.service import Caller, Steward
+from steward.settings import Settings
+from steward.storage import ModelFilter, ReadAccessFilter
+from tests.integration.conftest import MakePrincipal
+from tests.integration.support import model_spec, version_spec
+
+SignIn = Callable[[str], TestClient]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Clock:
+    """A clock the test moves (the service stamps records and computes "today" with it)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def core(steward: Steward, clock: Clock) -> Steward:
+    """The core object over the test database, on the test's clock."""
+    return Steward(steward.store, clock=clock)
+
+
+@pytest.fixture
+def ui_app(core: Steward, database_url: str) -> FastAPI:
+    return create_app(Settings(database_url=database_url, session_secret="test-secret"), steward=core)
+
+
+@pytest.fixture
+def browser(ui_app: FastAPI) -> Iterator[TestClient]:
+    """A client without credentials, keeping cookies like a browser."""
+    with TestClient(ui_app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def csrf_of(page: str) -> str:
+    found = CSRF.search(page)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+@pytest.fixture
+def sign_in(ui_app: FastAPI) -> Iterator[SignIn]:
+    """``sign_in(token)`` → a client with a session, signed in through the form."""
+    clients: list[TestClient] = []
+
+    def make(token: str) -> TestClient:
+        client = TestClient(ui_app, raise_server_exceptions=False)
+        clients.append(client)
+        form = client.get("/signin")
+        done = client.post(
+            "/signin", data={"token": token, "csrf_token": csrf_of(form.text)}, follow_redirects=False
+        )
+        assert done.status_code == 303, done.text
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def caller_of(core: Steward, name: str) -> Caller:
+    principal = next(p for p in core.identity.list_principals(_admin()) if p.name == name)
+    return Caller(principal, Origin(actor=name))
+
+
+def _admin() -> Caller:
+    from steward.service import local_operator
+
+    return local_operator(name="local:tester")
+
+
+@pytest.fixture
+def inventory(core: Steward, make_principal: MakePrincipal, clock: Clock) -> dict[str, str]:
+    """Three models (one in production), versions with data and a run, and a token per role."""
+    tokens = {role.value: make_principal(role, name=role.value.replace("_", "-"))[1] for role in Role}
+    builder = caller_of(core, "data-scientist")
+    engineer = caller_of(core, "ml-engineer")
+    registry = core.registry
+    registry.create_dataset(builder, wire.DatasetCreate(name="loans", approved=True))
+    registry.add_dataset_version(
+        builder,
+        "loans",
+        wire.DatasetVersionCreate(version="v1", uri="s3://d/v1", digest="sha256:" + "1" * 64),
+    )
+    registry.record_run(builder, wire.TrainingRunCreate(run_id="run-1", user="dana", code_commit="abc1234"))
+    registry.create_model(
+        builder,
+        model_spec(
+            "credit-scorer",
+            owner="credit-risk",
+            risk_tier="high",
+            use_case="Default risk for loans",
+            intended_use="Rank applicants for underwriters",
+            limitations="Thin-file applicants",
+            regulatory_scopes=["sr-11-7"],
+            review_cadence_months=6,
+        ),
+    )
+    registry.create_model(
+        builder, model_spec("churn", owner="growth", risk_tier="low", review_cadence_months=24)
+    )
+    registry.create_model(builder, model_spec("triage", owner="claims", risk_tier="medium"))
+    for n in range(1, 3):
+        registry.register_version(
+            builder,
+            "credit-scorer",
+            version_spec(
+                f"credit-{n}",
+                training_run="run-1" if n == 2 else None,
+                metrics={"auc": 0.8 + n / 100},
+                datasets=[{"dataset": "loans", "version": "v1", "role": "training"}],
+                code_commit="abc1234",
+                code_repository="https://git.example.com/credit",
+            ),
+        )
+    registry.register_version(builder, "churn", version_spec("churn-1"))
+    registry.record_deployment(
+        engineer,
+        "credit-scorer",
+        wire.DeploymentCreate(version=2, environment="production", target="k8s://prod"),
+    )
+    registry.record_deployment(
+        engineer, "credit-scorer", wire.DeploymentCreate(version=1, environment="staging", target="k8s://stg")
+    )
+    clock.now += timedelta(days=200)  # credit-scorer's six-month review is now overdue
+    return tokens
+
+
+# -- sign-in, session, CSRF ------------------------------------------------------------------
+
+
+def test_pages_send_a_visitor_without_a_session_to_sign_in(browser: TestClient) -> None:
+    for path, expected in (("/", "/signin"), ("/audit", "/signin?next=%2Faudit")):
+        response = browser.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == expected
+
+
+def test_sign_in_page_sets_a_sealed_httponly_lax_cookie_and_a_csrf_field(browser: TestClient) -> None:
+    page = browser.get("/signin")
+    assert page.status_code == 200
+    assert 'label for="token"' in page.text and csrf_of(page.text)
+    cookie = page.headers["set-cookie"].lower()
+    assert "steward_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain http in tests; https requests get Secure
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_sign_in_refuses_a_bad_token_with_the_reason(browser: TestClient, inventory: dict[str, str]) -> None:
+    form = browser.get("/signin")
+    refused = browser.post("/signin", data={"token": "stw_nope", "csrf_token": csrf_of(form.text)})
+    assert refused.status_code == 401
+    assert "not known to this server" in refused.text
+    assert browser.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(
+    browser: TestClient, inventory: dict[str, str]
+) -> None:
+    browser.get("/signin")
+    refused = browser.post("/signin", data={"token": inventory["admin"]}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert "CSRF" in refused.text
+    forged = browser.post(
+        "/signin", data={"token": inventory["admin"], "csrf_token": "forged"}, follow_redirects=False
+    )
+    assert forged.status_code == 403
+    assert browser.get("/", follow_redirects=False).status_code == 303  # still signed out
+
+
+def test_signed_in_forms_need_the_session_csrf_token(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    client = sign_in(inventory["auditor"])
+    assert client.post("/signout", follow_redirects=False).status_code == 403
+    assert client.post("/audit/verify", data={"csrf_token": "x"}).status_code == 403
+    header = client.post("/audit/verify", headers={"X-CSRF-Token": csrf_of(client.get("/audit").text)})
+    assert header.status_code == 200
+
+
+def test_sign_in_rotates_the_session_and_sign_out_ends_it(
+    browser: TestClient, inventory: dict[str, str]
+) -> None:
+    before = csrf_of(browser.get("/signin").text)
+    done = browser.post(
+        "/signin",
+        data={"token": inventory["validator"], "csrf_token": before, "next": "/dashboard"},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/dashboard"
+    page = browser.get("/dashboard")
+    after = csrf_of(page.text)
+    assert after != before
+    assert inventory["validator"] not in browser.cookies.get("steward_session", "")  # sealed, not readable
+    out = browser.post("/signout", data={"csrf_token": after}, follow_redirects=False)
+    assert out.headers["location"] == "/signin?signed_out=1"
+    assert browser.get("/", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_never_redirects_off_site(browser: TestClient, inventory: dict[str, str]) -> None:
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        csrf = csrf_of(browser.get("/signin").text)
+        done = browser.post(
+            "/signin",
+            data={"token": inventory["admin"], "csrf_token": csrf, "next": target},
+            follow_redirects=False,
+        )
+        assert done.headers["location"] == "/"
+        browser.cookies.clear()
+
+
+def test_a_revoked_token_ends_the_session(sign_in: SignIn, inventory: dict[str, str], core: Steward) -> None:
+    client = sign_in(inventory["auditor"])
+    assert client.get("/").status_code == 200
+    token = next(t for t in core.identity.list_tokens(_admin(), "auditor"))
+    core.identity.revoke_token(_admin(), token.id)
+    ended = client.get("/", follow_redirects=False)
+    assert ended.status_code == 303
+    assert ended.headers["location"] == "/signin?ended=1"
+    assert "session ended" in client.get(ended.headers["location"]).text
+
+
+def test_a_forged_or_foreign_cookie_is_no_session(
+    ui_app: FastAPI, sign_in: SignIn, inventory: dict[str, str], core: Steward, database_url: str
+) -> None:
+    client = sign_in(inventory["admin"])
+    sealed = client.cookies["steward_session"]
+    other = create_app(Settings(database_url=database_url, session_secret="another-secret"), steward=core)
+    with TestClient(other, cookies={"steward_session": sealed}) as stranger:
+        assert stranger.get("/", follow_redirects=False).status_code == 303
+    with TestClient(ui_app, cookies={"steward_session": sealed[:-4] + "AAAA"}) as tampered:
+        assert tampered.get("/", follow_redirects=False).status_code == 303
+
+
+# -- roles -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("admin", 200),
+        ("auditor", 200),
+        ("compliance_officer", 200),
+        ("validator", 200),
+        ("data_scientist", 403),
+        ("ml_engineer", 403),
+        ("business_owner", 403),
+    ],
+)
+def test_the_audit_browser_follows_the_role_table(
+    sign_in: SignIn, inventory: dict[str, str], role: str, status: int
+) -> None:
+    client = sign_in(inventory[role])
+    page = client.get("/audit")
+    assert page.status_code == status
+    assert page.headers["content-type"].startswith("text/html")
+    home = client.get("/")
+    assert ('href="/audit"' in home.text) is (status == 200)  # no link to a page the role may not see
+    if status == 403:
+        assert "Not allowed" in page.text
+        assert "audit.read" in page.text and "auditor" in page.text  # names the roles that may
+        assert client.post("/audit/verify", data={"csrf_token": csrf_of(home.text)}).status_code == 403
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_role_reads_the_inventory_model_reviews_and_dashboard(
+    sign_in: SignIn, inventory: dict[str, str], role: str
+) -> None:
+    client = sign_in(inventory[role])
+    for path in ("/", "/models/credit-scorer", "/reviews", "/dashboard"):
+        assert client.get(path).status_code == 200, path
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def test_inventory_lists_models_with_governance_columns(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    page = sign_in(inventory["compliance_officer"]).get("/").text
+    for name in ("credit-scorer", "churn", "triage"):
+        assert f'href="/models/{name}"' in page
+    assert "v2" in page  # credit-scorer's production version
+    assert "not evaluated" in page  # no policy engine in promotion yet
+    assert "2026-09-02" in page and "overdue" in page  # last update + 6 months, now past
+    assert "2028-03-02" in page  # churn: + 24 months
+    assert "no cadence" in page  # triage
+
+
+def test_inventory_filters_searches_sorts_and_pages(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    client = sign_in(inventory["admin"])
+    high = client.get("/", params={"tier": "high"}).text
+    assert "credit-scorer" in high and 'href="/models/churn"' not in high
+    found = client.get("/", params={"q": "DEFAULT risk"}).text
+    assert 'href="/models/credit-scorer"' in found and 'href="/models/triage"' not in found
+    assert 'href="/models/churn"' in client.get("/", params={"owner": "growth"}).text
+    assert 'href="/models/credit-scorer"' in client.get("/", params={"scope": "sr-11-7"}).text
+    due_first = client.get("/", params={"sort": "review_due"}).text
+    assert due_first.index("/models/credit-scorer") < due_first.index("/models/churn")
+    assert due_first.index("/models/churn") < due_first.index("/models/triage")  # no due date last
+    by_name_desc = client.get("/", params={"order": "desc"}).text
+    assert by_name_desc.index("/models/triage") < by_name_desc.index("/models/churn")
+    builder = caller_of(core, "data-scientist")
+    for n in range(30):
+        core.registry.create_model(builder, model_spec(f"bulk-{n:02d}"))
+    first = client.get("/", params={"size": 25}).text
+    assert "Page 1 of 2" in first and "showing 1\N{EN DASH}25" in first
+    second = client.get("/", params={"size": 25, "page": 2}).text
+    assert "showing 26\N{EN DASH}33" in second and "/models/triage" in second
+    bad = client.get("/", params={"tier": "extreme"})
+    assert bad.status_code == 422 and "must be one of high, medium, low" in bad.text
+
+
+def test_inventory_answers_htmx_with_the_results_fragment(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    client = sign_in(inventory["auditor"])
+    fragment = client.get(
+        "/", params={"q": "churn"}, headers={"HX-Request": "true", "HX-Target": "inventory-results"}
+    )
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<section id="inventory-results"')
+    assert "<html" not in fragment.text and "/models/churn" in fragment.text
+
+
+def test_model_page_shows_record_versions_lineage_and_deployments(
+    sign_in: SignIn, inventory: dict[str, str]
+) -> None:
+    page = sign_in(inventory["business_owner"]).get("/models/credit-scorer").text
+    for fact in (
+        "Default risk for loans",
+        "Rank applicants for underwriters",
+        "Thin-file applicants",
+        "sr-11-7",
+    ):
+        assert fact in page
+    assert 'id="version-1"' in page and 'id="version-2"' in page
+    assert "Lineage of v2" in page  # the production version by default
+    assert '<svg class="lineage"' in page
+    for node in ("loans@v1", "run-1", "credit-scorer v2", "production (k8s://prod)", "commit abc1234"):
+        assert node in page, node
+    assert 'id="deployment-1"' in page and 'id="deployment-2"' in page
+    assert "No check results yet" in page and "No reviews yet" in page
+    v1 = sign_in(inventory["auditor"]).get("/models/credit-scorer", params={"version": 1}).text
+    assert "Lineage of v1" in v1 and "no training run recorded" in v1 and "staging (k8s://stg)" in v1
+
+
+def test_model_page_lineage_fragment_for_htmx(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    fragment = sign_in(inventory["validator"]).get(
+        "/models/credit-scorer", params={"version": 1}, headers={"HX-Request": "true", "HX-Target": "lineage"}
+    )
+    assert fragment.text.lstrip().startswith('<section class="card" id="lineage"')
+
+
+def test_missing_records_answer_readable_404_pages(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    client = sign_in(inventory["admin"])
+    missing = client.get("/models/nope")
+    assert missing.status_code == 404
+    assert "model &#39;nope&#39; does not exist" in missing.text
+    assert client.get("/models/credit-scorer", params={"version": 9}).status_code == 404
+
+
+def test_review_queue_is_read_only_and_role_aware(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    validator = sign_in(inventory["validator"]).get("/reviews").text
+    assert "independent validation" in validator
+    assert "/models/credit-scorer?version=1" in validator
+    assert "/models/churn?version=1" not in validator  # a low-tier version needs no validator
+    assert "<form" in validator and 'method="post"' not in validator.split("</header>", 1)[1]
+    assert "arrive with the approval workflow" in validator
+    everyone = sign_in(inventory["validator"]).get("/reviews", params={"show": "all"}).text
+    assert "/models/churn?version=1" in everyone
+    builder = sign_in(inventory["data_scientist"]).get("/reviews").text
+    assert "signs no review stage" in builder and "you may not sign it" in builder
+    assert sign_in(inventory["validator"]).get("/reviews", params={"state": "approved"}).status_code == 422
+
+
+def test_dashboard_draws_the_governance_figures(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    page = sign_in(inventory["business_owner"]).get("/dashboard").text
+    assert page.count('<svg class="chart"') == 4
+    assert "Models by risk tier and state" in page and "Deployments per environment" in page
+    assert "Versions registered per week" in page and "Overdue reviews by risk tier" in page
+    assert '<span class="figure">3</span><span class="figure-label">models</span>' in page
+    assert '<span class="figure">1</span><span class="figure-label">reviews overdue</span>' in page
+
+
+def test_audit_browser_filters_and_verifies(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    client = sign_in(inventory["auditor"])
+    page = client.get("/audit", params={"subject_type": "model", "subject_id": "credit-scorer"}).text
+    assert "<code>model.created</code>" in page and "<code>principal.created</code>" not in page
+    assert 'data-slot="ledger-checkpoint"' in page
+    by_action = client.get("/audit", params={"action": "deployment.recorded"}).text
+    assert by_action.count("<code>deployment.recorded</code>") == 2
+    by_actor = client.get("/audit", params={"actor": "ml-engineer"}).text
+    assert "<td>ml-engineer</td>" in by_actor and "<td>data-scientist</td>" not in by_actor
+    assert "No event matches" in client.get("/audit", params={"since": "2030-01-01"}).text
+    assert client.get("/audit", params={"since": "yesterday"}).status_code == 422
+    verified = client.post("/audit/verify", data={"csrf_token": csrf_of(page)})
+    assert verified.status_code == 200 and "Verified." in verified.text
+    with core.store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
+    broken = client.post(
+        "/audit/verify",
+        data={"csrf_token": csrf_of(page)},
+        headers={"HX-Request": "true", "HX-Target": "verification"},
+    )
+    assert broken.text.lstrip().startswith('<div id="verification"')
+    assert "Does not verify." in broken.text and "First event that fails: 3;" in broken.text
+
+
+def test_static_assets_ship_with_the_package(browser: TestClient) -> None:
+    htmx = browser.get("/ui/static/htmx.min.js")
+    assert htmx.status_code == 200 and "htmx" in htmx.text[:200]
+    assert "0BSD" in browser.get("/ui/static/THIRD-PARTY-NOTICES.txt").text
+    assert browser.get("/ui/static/steward.css").status_code == 200
+
+
+def test_the_api_is_unchanged_beside_the_ui(browser: TestClient) -> None:
+    assert browser.get("/api/v1/health").json()["status"] == "ok"
+    refused = browser.get("/api/v1/models")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
+
+
+# -- the read methods the UI needs -----------------------------------------------------------
+
+
+def test_model_summaries_carry_the_production_version_and_follow_filters(
+    core: Steward, inventory: dict[str, str]
+) -> None:
+    reader = caller_of(core, "auditor")
+    summaries = {s.name: s for s in core.registry.model_summaries(reader, ModelFilter())}
+    assert list(summaries) == ["churn", "credit-scorer", "triage"]
+    assert summaries["credit-scorer"].production_version == 2
+    assert summaries["churn"].production_version is None
+    assert summaries["credit-scorer"].regulatory_scopes == ("sr-11-7",)
+    assert [s.name for s in core.registry.model_summaries(reader, ModelFilter(risk_tier="low"))] == ["churn"]
+    assert [s.name for s in core.registry.model_summaries(reader, ModelFilter(text="DEFAULT"))] == [
+        "credit-scorer"
+    ]
+
+
+def test_figures_count_versions_per_day_and_deployments(core: Steward, inventory: dict[str, str]) -> None:
+    reader = caller_of(core, "auditor")
+    per_day = core.registry.versions_registered_per_day(reader)
+    assert [(day.isoformat(), n) for day, n in per_day] == [("2026-03-02", 3)]
+    assert core.registry.versions_registered_per_day(reader, since=datetime(2026, 3, 3, tzinfo=UTC)) == []
+    assert core.registry.deployment_counts(reader) == [("production", "active", 1), ("staging", "active", 1)]
+
+
+# -- incidents, evidence, the ledger and the read access log ---------------------------------
+
+
+def test_open_incidents_show_in_inventory_model_page_and_dashboard(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    officer = caller_of(core, "compliance-officer")
+    core.incidents.open(
+        officer,
+        wire.IncidentCreate(
+            model="credit-scorer", version=2, severity="high", title="Score drift in production"
+        ),
+    )
+    client = sign_in(inventory["auditor"])
+    assert 'href="/models/credit-scorer#incidents"' in client.get("/").text
+    model = client.get("/models/credit-scorer").text
+    assert "Score drift in production" in model and "1 open" in model
+    dashboard = client.get("/dashboard").text
+    assert '<span class="figure">1</span><span class="figure-label">open incidents</span>' in dashboard
+
+
+def test_evidence_bundles_download_for_the_roles_that_may_read_them(
+    sign_in: SignIn, inventory: dict[str, str]
+) -> None:
+    auditor = sign_in(inventory["auditor"])
+    assert 'href="/models/credit-scorer/versions/2/evidence"' in auditor.get("/models/credit-scorer").text
+    bundle = auditor.get("/models/credit-scorer/versions/2/evidence")
+    assert bundle.status_code == 200
+    assert bundle.headers["content-disposition"] == 'attachment; filename="credit-scorer-v2.evidence.json"'
+    assert isinstance(json.loads(bundle.content), dict)
+    builder = sign_in(inventory["data_scientist"])
+    assert "/evidence" not in builder.get("/models/credit-scorer").text
+    refused = builder.get("/models/credit-scorer/versions/2/evidence")
+    assert refused.status_code == 403 and "evidence.read" in refused.text
+
+
+def test_audit_shows_the_latest_signed_checkpoint(sign_in: SignIn, inventory: dict[str, str]) -> None:
+    page = sign_in(inventory["compliance_officer"]).get("/audit").text
+    assert "Tree size" in page and "Signed note" in page and "No signed checkpoint yet" not in page
+
+
+def test_page_reads_are_in_the_read_access_log(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    sign_in(inventory["validator"]).get("/models/credit-scorer")
+    reads = core.reads.list_reads(caller_of(core, "auditor"), ReadAccessFilter(principal="validator"))
+    assert ("model", "credit-scorer") in {(r.subject_type, r.subject_id) for r in reads.items}
