@@ -46,9 +46,7 @@ def test_the_worked_example_holds() -> None:
     data = canonical_bytes(EVENT)
     assert data == CANONICAL.encode("utf-8")
     assert len(data) == 321
-    assert leaf_hash(data).hex() == (
-        "c7f83d6d512ac078a527f33be59f5dfc44f670788671f44741690bc27231a598"
-    )
+    assert leaf_hash(data).hex() == ("c7f83d6d512ac078a527f33be59f5dfc44f670788671f44741690bc27231a598")
     assert chain_hash(GENESIS_HASH, data) == (
         "b2583a0cc8ae920fe9b75b3a1dddf67bafc97160a0778f5ecdc15ba9dc9eaac3"
     )

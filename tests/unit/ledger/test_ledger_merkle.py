@@ -278,9 +278,7 @@ def test_frontier_nodes_name_the_perfect_subtrees_left_first() -> None:
     assert frontier_nodes(1) == [(0, 0)]
     assert frontier_nodes(6) == [(2, 0), (1, 2)]
     assert frontier_nodes(13) == [(3, 0), (2, 2), (0, 12)]
-    assert frontier_nodes(1_000_000) == [
-        (lv, (1_000_000 >> lv) - 1) for lv in (19, 18, 17, 16, 14, 9, 6)
-    ]
+    assert frontier_nodes(1_000_000) == [(lv, (1_000_000 >> lv) - 1) for lv in (19, 18, 17, 16, 14, 9, 6)]
     frontier = read_frontier(ours(), 13)
     assert frontier == [ours().node(3, 0), ours().node(2, 2), ours().node(0, 12)]
     assert frontier_root(frontier) == rfc_mth(leaves()[:13])
@@ -421,9 +419,7 @@ def test_node_hash_is_rfc_6962_interior_hash() -> None:
 
 @FAST
 @given(two_sizes(), st.data())
-def test_proof_node_lists_name_every_read_for_one_query(
-    case: tuple[int, int], data: st.DataObject
-) -> None:
+def test_proof_node_lists_name_every_read_for_one_query(case: tuple[int, int], data: st.DataObject) -> None:
     old, size = case
     index = data.draw(st.integers(min_value=0, max_value=size - 1))
     reader = CountingReader(size)

@@ -136,9 +136,7 @@ def test_stored_prev_hash_links_are_checked() -> None:
     assert report.first_bad_position == 9
     assert "links to a predecessor that is not position 8" in report.reason
     forged = event(999)
-    inserted = LedgerEntry(
-        5, forged, chain_hash(linked[4].chain_hash, forged), linked[4].chain_hash
-    )
+    inserted = LedgerEntry(5, forged, chain_hash(linked[4].chain_hash, forged), linked[4].chain_hash)
     report = verify_ledger(renumber([*linked[:5], inserted, *linked[5:]]))
     assert report.first_bad_position == 5
     assert "was inserted" in report.reason
@@ -165,9 +163,7 @@ def test_a_rewritten_tail_is_caught_by_the_next_checkpoint_only() -> None:
         2,
     )
     assert "checkpoint of size 40" in report.reason
-    assert (
-        report.details["root"] == TREE.node(0, 0).hex() or report.details["checkpoint_size"] == 40
-    )
+    assert report.details["root"] == TREE.node(0, 0).hex() or report.details["checkpoint_size"] == 40
 
 
 def test_removed_tail_events_are_caught_by_checkpoints_and_the_head() -> None:
@@ -190,9 +186,7 @@ def test_signed_checkpoints_are_verified_before_the_pass() -> None:
     report = verify_ledger(LOG, checkpoints=notes, verifiers=[new.verifier])
     assert (report.ok, report.first_bad_position) == (False, None)
     assert report.reason == "checkpoint: no known key signed this note"
-    report = verify_ledger(
-        LOG, checkpoints=notes, verifiers=[old.verifier, new.verifier], origin="elsewhere"
-    )
+    report = verify_ledger(LOG, checkpoints=notes, verifiers=[old.verifier, new.verifier], origin="elsewhere")
     assert "is for log 'steward.example/audit'" in report.reason
     assert not verify_ledger(LOG, checkpoints=notes).ok
 
