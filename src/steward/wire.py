@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from steward.domain import (
     CHECK_KIND_PATTERN,
@@ -75,6 +77,16 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _not_null(value: Any) -> Any:
+    """For an update's optional fields: leaving one out keeps the value; ``null`` is refused
+    (validators run only on the fields sent, so this sees explicit nulls alone)."""
+    if value is None:
+        raise PydanticCustomError(
+            "not_null", "must not be null: send a value, or leave the field out to keep the current one"
+        )
+    return value
+
+
 # -- models ------------------------------------------------------------------------------------
 
 
@@ -107,6 +119,20 @@ class ModelUpdate(_In):
     review_cadence_months: Annotated[int, Field(ge=1, le=120)] | None = None
     source_links: Annotated[dict[TagKey, Uri], Field(max_length=32)] | None = None
     reason: ShortText = ""
+
+    # review_cadence_months alone may be null: it clears the cadence.
+    _present = field_validator(
+        "owner",
+        "risk_tier",
+        "description",
+        "use_case",
+        "intended_use",
+        "limitations",
+        "regulatory_scopes",
+        "tags",
+        "source_links",
+        mode="after",
+    )(_not_null)
 
 
 class ModelOut(_Out):
@@ -234,6 +260,8 @@ class DatasetUpdate(_In):
     approved: bool | None = None
     reason: ShortText = ""
 
+    _present = field_validator("description", "source", "owner", "approved", mode="after")(_not_null)
+
 
 class DatasetOut(_Out):
     name: str
@@ -278,8 +306,8 @@ class TrainingRunCreate(_In):
     metrics: Metrics = {}
     parent_run_id: Annotated[str, StringConstraints(max_length=256)] | None = None
     code_commit: Commit | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
 
 
 class TrainingRunOut(_Out):
@@ -392,7 +420,7 @@ class PrincipalOut(_Out):
 class TokenCreate(_In):
     principal: Name
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "default"
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class TokenOut(_Out):
@@ -458,16 +486,20 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return path or ".".join(str(p) for p in loc)
 
 
+def _detail(error: Any) -> dict[str, str]:
+    loc = tuple(error.get("loc", ()))
+    rule = error.get("type", "invalid")
+    if rule == "json_invalid":  # the location is ("body", offset): the body is what is broken
+        reason = (error.get("ctx") or {}).get("error")
+        where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+        message = f"is not valid JSON: {reason}{where}" if reason else "is not valid JSON"
+        return {"field": "body", "rule": rule, "message": message}
+    return {"field": field_path(loc), "rule": rule, "message": error.get("msg", "invalid")}
+
+
 def invalid_input(errors: list[Any]) -> InvalidInput:
     """One :class:`InvalidInput` naming every field and the rule it broke."""
-    details = [
-        {
-            "field": field_path(tuple(e.get("loc", ()))),
-            "rule": e.get("type", "invalid"),
-            "message": e.get("msg", "invalid"),
-        }
-        for e in errors
-    ]
+    details = [_detail(e) for e in errors]
     first = details[0] if details else {"field": "body", "message": "invalid"}
     more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
     return InvalidInput(f"{first['field']}: {first['message']}{more}", {"errors": details})

@@ -38,20 +38,39 @@ class RequestLimits:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._refuse(send_with_id)
             return
+        # The body is counted as it arrives (a chunked one declares no length). Once it is over
+        # the limit, reading fails before the route runs; the app answers that failure as it sees
+        # fit (FastAPI: 400 "error parsing the body"), so its answer is dropped for the 413.
         received = 0
+        over = False
+        started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, over
+            if over:
+                raise _TooLarge
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    over = True
                     raise _TooLarge
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send_with_id(message)
+
         try:
-            await self.app(scope, counting_receive, send_with_id)
-        except _TooLarge:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
             await self._refuse(send_with_id)
 
     async def _refuse(self, send: Any) -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from steward.errors import StewardError
 from steward.wire import invalid_input
@@ -51,6 +52,37 @@ def error_response(
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(routes: list[BaseRoute], path: str, root_path: str = "") -> list[str]:
+    """Every method some route of ``routes`` fully matches on ``path`` (for ``Allow``)."""
+
+    def taken(method: str) -> bool:
+        for route in routes:
+            probe = {"type": "http", "path": path, "root_path": root_path, "method": method}
+            if route.matches(probe)[0] == Match.FULL:
+                return True
+        return False
+
+    return [method for method in _METHODS if taken(method)]
+
+
+def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """405 naming every method the resource takes, in ``Allow`` too (RFC 9110 §15.5.6): the
+    router stops at the first route whose path matches, which knows only its own methods."""
+    path, method = request.scope["path"], request.method
+    allowed = allowed_methods(request.app.router.routes, path, request.scope.get("root_path", ""))
+    if method in allowed or not allowed:  # routed, then refused inside (a mount): it knows best
+        allowed = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
+    return error_response(
+        "method_not_allowed",
+        f"{method} is not allowed on {path}; it allows {', '.join(allowed) or 'no method'}",
+        {"method": method, "allowed": allowed},
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StewardError)
     async def _steward(_: Request, exc: StewardError) -> JSONResponse:
@@ -63,9 +95,11 @@ def install(app: FastAPI) -> None:
         return error_response(error.code, error.message, error.details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            return _method_not_allowed(request, exc)
         code = _HTTP_CODES.get(exc.status_code, "internal")
-        response = error_response(code, str(exc.detail))
+        response = error_response(code, str(exc.detail), headers=dict(exc.headers or {}))
         response.status_code = exc.status_code
         return response
 

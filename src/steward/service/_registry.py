@@ -422,22 +422,25 @@ class RegistryService:
             )
         ]
         edges: list[LineageEdge] = []
+        seen_datasets: set[str] = set()
         for dv, ds, role in datasets:
             node = f"dataset:{dv.dataset}@{dv.version}"
-            nodes.append(
-                LineageNode(
-                    node,
-                    "dataset_version",
-                    f"{dv.dataset}@{dv.version}",
-                    {
-                        "digest": dv.digest,
-                        "schema_digest": dv.schema_digest,
-                        "uri": dv.uri,
-                        "source": ds.source,
-                        "approved": ds.approved,
-                    },
+            if node not in seen_datasets:  # one node per dataset version; each role is an edge
+                seen_datasets.add(node)
+                nodes.append(
+                    LineageNode(
+                        node,
+                        "dataset_version",
+                        f"{dv.dataset}@{dv.version}",
+                        {
+                            "digest": dv.digest,
+                            "schema_digest": dv.schema_digest,
+                            "uri": dv.uri,
+                            "source": ds.source,
+                            "approved": ds.approved,
+                        },
+                    )
                 )
-            )
             edges.append(
                 LineageEdge(node, run_node(run) if run and role == "training" else root, f"{role}_data")
             )

@@ -6,14 +6,48 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Text, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from steward.errors import InvalidInput, Unavailable
 
+_SQLITE_FOLD = "steward_casefold"
+
+
+class _Folded(FunctionElement[str]):
+    type = Text()
+    inherit_cache = True
+
+
+def folded(value: ColumnElement[str] | str) -> ColumnElement[str]:
+    """``value`` case-folded in SQL, for case-insensitive matching of any script.
+
+    PostgreSQL's ``lower()`` folds by the database's locale; SQLite's folds ASCII only, so on
+    SQLite this calls :func:`_casefold`, registered on every connection by :func:`_sqlite_pragmas`.
+    """
+    return _Folded(value)
+
+
+@compiles(_Folded)
+def _folded_default(element: _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Folded, "sqlite")
+def _folded_sqlite(element: _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_FOLD}({compiler.process(element.clauses, **kw)})"
+
+
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function(_SQLITE_FOLD, 1, _casefold, deterministic=True)
     # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()

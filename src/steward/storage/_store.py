@@ -51,6 +51,7 @@ from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unav
 from steward.ledger._event import decode_json, encode_json, format_time
 from steward.storage import _convert as convert
 from steward.storage._connectors import SqlSources, links_by_version
+from steward.storage._engine import folded
 from steward.storage._gates import SqlGates
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
@@ -296,32 +297,7 @@ class SqlTransaction:
     def list_models(self, where: ModelFilter, page_size: int, token: str | None) -> Page[Model]:
         check_page_size(page_size)
         position = decode_token(token, "name")
-        stmt = select(SqlModel)
-        if where.owner:
-            stmt = stmt.where(SqlModel.owner == where.owner)
-        if where.risk_tier:
-            stmt = stmt.where(SqlModel.risk_tier == where.risk_tier)
-        if where.state:
-            stmt = stmt.where(SqlModel.state == where.state)
-        if where.scope:
-            stmt = stmt.where(
-                SqlModel.id.in_(select(SqlModelScope.model_id).where(SqlModelScope.scope == where.scope))
-            )
-        for key, value in where.tags:
-            stmt = stmt.where(
-                SqlModel.id.in_(
-                    select(SqlModelTag.model_id).where(SqlModelTag.key == key, SqlModelTag.value == value)
-                )
-            )
-        if where.text:
-            pattern = f"%{_escape_like(where.text.lower())}%"
-            stmt = stmt.where(
-                or_(
-                    func.lower(SqlModel.name).like(pattern, escape="\\"),
-                    func.lower(SqlModel.description).like(pattern, escape="\\"),
-                    func.lower(SqlModel.use_case).like(pattern, escape="\\"),
-                )
-            )
+        stmt = select(SqlModel).where(and_(True, *_model_conditions(where)))
         if position:
             stmt = stmt.where(SqlModel.name > position["name"])
         rows = self.s.scalars(stmt.order_by(SqlModel.name).limit(page_size + 1)).all()
@@ -541,9 +517,7 @@ class SqlTransaction:
         position = decode_token(token, "name")
         stmt = select(SqlDataset)
         if text:
-            stmt = stmt.where(
-                func.lower(SqlDataset.name).like(f"%{_escape_like(text.lower())}%", escape="\\")
-            )
+            stmt = stmt.where(_contains(text, SqlDataset.name))
         if position:
             stmt = stmt.where(SqlDataset.name > position["name"])
         rows = self.s.scalars(stmt.order_by(SqlDataset.name).limit(page_size + 1)).all()
@@ -1009,15 +983,15 @@ def _model_conditions(where: ModelFilter) -> list[ColumnElement[bool]]:
             )
         )
     if where.text:
-        pattern = f"%{_escape_like(where.text.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(SqlModel.name).like(pattern, escape="\\"),
-                func.lower(SqlModel.description).like(pattern, escape="\\"),
-                func.lower(SqlModel.use_case).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(_contains(where.text, SqlModel.name, SqlModel.description, SqlModel.use_case))
     return conditions
+
+
+def _contains(text: str, *columns: Any) -> ColumnElement[bool]:
+    """Any of ``columns`` contains ``text``, ignoring case in every script; ``%``, ``_`` and ``\\``
+    are literal. Both sides are folded by the same SQL function, so they agree on each backend."""
+    pattern = folded(f"%{_escape_like(text)}%")
+    return or_(*(folded(column).like(pattern, escape="\\") for column in columns))
 
 
 _INSERT_EVENT = insert(SqlAuditEvent)

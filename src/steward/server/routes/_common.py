@@ -3,10 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
+from pydantic import AwareDatetime
 
 PageSize = Annotated[int, Query(ge=1, le=1000, description="Items per page (1 to 1000).")]
 PageToken = Annotated[
     str | None, Query(max_length=512, description="`next_page_token` of the previous page.")
+]
+Instant = Annotated[
+    AwareDatetime | None,
+    Query(description="An ISO 8601 time with its zone, e.g. `2025-01-01T00:00:00Z`."),
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,7 +10,7 @@ from steward import wire
 from steward.domain import PERMISSIONS, Action
 from steward.ledger import parse_verifiers
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken
+from steward.server.routes._common import Instant, PageSize, PageToken
 from steward.storage import AuditFilter
 
 router = APIRouter()
@@ -30,8 +29,8 @@ def list_events(
     subject_id: Annotated[str | None, Query(max_length=512)] = None,
     actor: Annotated[str | None, Query(max_length=256)] = None,
     audit_action: Annotated[str | None, Query(alias="action", max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant = None,
+    until: Instant = None,
     page_size: PageSize = 100,
     page_token: PageToken = None,
 ) -> wire.Page[wire.AuditEventOut]:

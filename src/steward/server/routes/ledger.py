@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -11,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from steward import wire
 from steward.domain import Action
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken
+from steward.server.routes._common import Instant, PageSize, PageToken
 from steward.storage import ReadAccessFilter
 
 router = APIRouter()
@@ -135,8 +134,8 @@ def reads(
     principal: Annotated[str | None, Query(max_length=128)] = None,
     subject_type: Annotated[str | None, Query(max_length=64)] = None,
     subject_id: Annotated[str | None, Query(max_length=512)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant = None,
+    until: Instant = None,
     page_size: PageSize = 100,
     page_token: PageToken = None,
 ) -> wire.Page[wire.ReadAccessOut]:
