@@ -156,11 +156,23 @@ class SqlStore:
         except StewardError:
             raise
         except SqlIntegrityError as exc:
-            raise AlreadyExists(f"the record clashes with one that exists: {exc.orig}") from exc
+            if _is_unique_violation(exc):
+                raise AlreadyExists(f"the record clashes with one that exists: {exc.orig}") from exc
+            raise Conflict(f"the change breaks a rule of the database: {exc.orig}") from exc
         except OperationalError as exc:
             raise Unavailable(f"the database cannot be reached or is busy: {exc.orig}") from exc
         except DBAPIError as exc:
             raise Unavailable(f"the database refused the operation: {exc.orig}") from exc
+
+
+def _is_unique_violation(exc: SqlIntegrityError) -> bool:
+    """A unique or primary-key clash (PostgreSQL SQLSTATE 23505, SQLite's UNIQUE/PRIMARY KEY text),
+    as opposed to a NOT NULL, CHECK or foreign-key failure, which is no duplicate."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    text = str(exc.orig)
+    return "UNIQUE constraint failed" in text or "PRIMARY KEY" in text
 
 
 def _page_of(items: Sequence[Any], size: int, key: Any) -> tuple[list[Any], str | None]:
