@@ -403,6 +403,38 @@ def test_dashboard_draws_the_governance_figures(sign_in: SignIn, inventory: dict
     assert "Versions registered per week" in page and "Overdue reviews by risk tier" in page
     assert '<span class="figure">3</span><span class="figure-label">models</span>' in page
     assert '<span class="figure">1</span><span class="figure-label">reviews overdue</span>' in page
+    assert "No promotion was asked for in the last 12 weeks." in page
+    assert "No gate decision was denied in the last 12 weeks." in page
+
+
+def test_dashboard_counts_denials_by_rule(sign_in: SignIn, inventory: dict[str, str], core: Steward) -> None:
+    engineer = caller_of(core, "ml-engineer")
+    denied = [core.gates.evaluate(engineer, "churn", 1) for _ in range(2)]  # no docs, no lineage
+    assert not any(d.allow for d in denied)
+    rules = sorted({str(d["rule"]) for d in denied[0].denies})
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    counted = core.gates.violations_by_rule(caller_of(core, "auditor"), since)
+    assert sorted(rule for rule, _ in counted) == rules and {n for _, n in counted} == {2}
+    assert core.gates.violations_by_rule(caller_of(core, "auditor"), datetime(2027, 1, 1, tzinfo=UTC)) == []
+    page = sign_in(inventory["auditor"]).get("/dashboard").text
+    assert "Policy violations by rule, last 12 weeks" in page
+    assert all(f"<code>{rule}</code>" in page for rule in rules[:12])
+    assert page.count('<svg class="chart"') == 5
+
+
+def test_promotion_outcomes_are_counted_per_day_from_the_audit_log(
+    core: Steward, inventory: dict[str, str]
+) -> None:
+    with core.store.read() as tx:
+        created = tx.count_events_by_day(
+            ["model.created", "model_version.registered"], datetime(2026, 1, 1, tzinfo=UTC)
+        )
+        assert tx.count_events_by_day(["model.created"], datetime(2027, 1, 1, tzinfo=UTC)) == []
+    assert [(day.isoformat(), action, n) for day, action, n in created] == [
+        ("2026-03-02", "model.created", 3),
+        ("2026-03-02", "model_version.registered", 3),
+    ]
+    assert core.gates.promotions_per_day(caller_of(core, "auditor"), datetime(2026, 1, 1, tzinfo=UTC)) == []
 
 
 def test_audit_browser_filters_and_verifies(

@@ -11,6 +11,7 @@ does, with ``PolicyViolation``).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from steward.domain import Action, DomainEvent, Page, PolicyDecision
@@ -21,6 +22,8 @@ from steward.service._events import Clock, EventBus, writing
 from steward.service._gate_input import DATA_QUALITY, build_input, check_target, document
 from steward.service._policies import PolicyService, decide
 from steward.storage import SqlStore
+
+PROMOTION_OUTCOMES = ("promotion.allowed", "promotion.denied")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,18 @@ class GateService:
                 {"model": model, "version": version, "decision": decision_id},
             )
         return found
+
+    def promotions_per_day(self, caller: Caller, since: datetime) -> list[tuple[date, str, int]]:
+        """``(UTC day, promotion.allowed | promotion.denied, count)`` from ``since``, oldest first."""
+        caller.authorize(Action.GATE_READ)
+        with self.store.read() as tx:
+            return tx.count_events_by_day(PROMOTION_OUTCOMES, since)
+
+    def violations_by_rule(self, caller: Caller, since: datetime) -> list[tuple[str, int]]:
+        """``(rule, denials that named it)`` over the decisions made from ``since``, most first."""
+        caller.authorize(Action.GATE_READ)
+        with self.store.read() as tx:
+            return tx.gates.count_denies_by_rule(since)
 
     def replay(self, caller: Caller, model: str, version: int, decision_id: int) -> Replay:
         """Evaluate a stored decision's bundle (by digest) on its stored input document again."""

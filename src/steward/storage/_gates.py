@@ -8,6 +8,7 @@ decisions with the input document they evaluated.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -578,6 +579,16 @@ class SqlGates:
         )
 
     # -- what a simulation evaluates ---------------------------------------------------------
+
+    def count_denies_by_rule(self, since: datetime) -> list[tuple[str, int]]:
+        """``(rule, how many denials named it)`` over the decisions made from ``since``, most first."""
+        stmt = select(SqlPolicyDecision.denies).where(
+            SqlPolicyDecision.allow.is_(False), SqlPolicyDecision.created_at >= since
+        )
+        counts: Counter[str] = Counter()
+        for denies in self.s.scalars(stmt):
+            counts.update({str(d.get("rule", "?")) for d in denies if isinstance(d, dict)})
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
     def versions_in_states(self, states: Sequence[str]) -> list[tuple[str, int, str]]:
         """``(model, version, risk tier)`` of every version in one of ``states``, of models that

@@ -72,6 +72,7 @@ from steward.storage._tables import (
     SqlVersionDataset,
     SqlVersionTag,
 )
+from steward.storage._workflow import SqlWorkflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,11 @@ class SqlTransaction:
     def gates(self) -> SqlGates:
         """Check results, policy bundles and their assignment, policy decisions."""
         return SqlGates(self.s)
+
+    @property
+    def workflow(self) -> SqlWorkflow:
+        """Reviews and conditions, the review queue, attestations, promotions, retirements."""
+        return SqlWorkflow(self.s)
 
     # -- ledger head -------------------------------------------------------------------------
 
@@ -772,6 +778,20 @@ class SqlTransaction:
         if since is not None:
             stmt = stmt.where(column >= since)
         return [(_as_date(value), int(count)) for value, count in self.s.execute(stmt)]
+
+    def count_events_by_day(self, actions: Sequence[str], since: datetime) -> list[tuple[date, str, int]]:
+        """``(UTC day, action, count)`` of the audit events with one of ``actions`` from ``since``.
+
+        Event times are stored as canonical ISO text (``2026-12-01T18:05:39.246769Z``), so the day
+        is its first ten characters on every backend, and the range compares as text."""
+        day = func.substr(SqlAuditEvent.time, 1, 10)
+        stmt = (
+            select(day, SqlAuditEvent.action, func.count())
+            .where(SqlAuditEvent.action.in_(list(actions)), SqlAuditEvent.time >= format_time(since))
+            .group_by(day, SqlAuditEvent.action)
+            .order_by(day, SqlAuditEvent.action)
+        )
+        return [(date.fromisoformat(d), action, int(n)) for d, action, n in self.s.execute(stmt)]
 
     def count_deployments(self) -> list[tuple[str, str, int]]:
         """``(environment, state, count)`` over every recorded deployment."""

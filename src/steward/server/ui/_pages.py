@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
@@ -293,6 +293,10 @@ def review_queue(
 # -- dashboard -------------------------------------------------------------------------------
 
 
+PROMOTION_LABELS = {"promotion.allowed": "allowed", "promotion.denied": "refused"}
+VIOLATION_RULES_SHOWN = 12
+
+
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -326,6 +330,17 @@ def dashboard(request: Request, viewer: ViewerDep) -> Response:
             weekly[week_start(day)] += n
     versions_chart = _charts.columns([(w.strftime("%d %b"), weekly[w]) for w in weeks])
 
+    since = datetime.combine(weeks[0], time.min, tzinfo=UTC)
+    promotions = Counter[tuple[str, str]]()
+    for day, action, n in steward.gates.promotions_per_day(caller, since):
+        promotions[(week_start(day).strftime("%d %b"), PROMOTION_LABELS[action])] += n
+    week_labels = [w.strftime("%d %b") for w in weeks]
+    promotions_chart = _charts.bars(week_labels, list(PROMOTION_LABELS.values()), dict(promotions))
+    violations = steward.gates.violations_by_rule(caller, since)[:VIOLATION_RULES_SHOWN]
+    violations_chart = _charts.bars(
+        [rule for rule, _ in violations], ["denials"], {(rule, "denials"): n for rule, n in violations}
+    )
+
     overdue = sorted((r for r in rows if r.overdue), key=lambda r: (r.review_due or today, r.model.name))
     overdue_chart = _charts.bars(
         tiers, ["overdue"], dict(Counter((r.model.risk_tier.value, "overdue") for r in overdue))
@@ -338,6 +353,8 @@ def dashboard(request: Request, viewer: ViewerDep) -> Response:
         "versions": sum(n for _, n in per_day),
         "in_production": sum(r.model.production_version is not None for r in rows),
         "overdue": len(overdue),
+        "promotions_allowed": sum(n for (_, outcome), n in promotions.items() if outcome == "allowed"),
+        "promotions_refused": sum(n for (_, outcome), n in promotions.items() if outcome == "refused"),
     }
     context = {
         "figures": figures,
@@ -346,6 +363,10 @@ def dashboard(request: Request, viewer: ViewerDep) -> Response:
         "versions_chart": versions_chart,
         "weeks": [(w, weekly[w]) for w in weeks],
         "overdue_chart": overdue_chart,
+        "promotions_chart": promotions_chart,
+        "promotions": [(w, promotions[(w, "allowed")], promotions[(w, "refused")]) for w in week_labels],
+        "violations_chart": violations_chart,
+        "violations": violations,
         "overdue": overdue[:10],
         "overdue_total": len(overdue),
         "tier_state": by_tier_state,
