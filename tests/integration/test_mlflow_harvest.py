@@ -123,7 +123,72 @@ def test_harvest_maps_models_versions_runs_datasets_and_lineage(
         f"{governed}@champion -> version {v1}: not deployed to production in Steward"
     ]
     assert client().get_model_version_by_alias(governed, "champion").version == v1
+    assert summary.guarded == []
     assert events(core, operator, "model_version.registered")
+    # a second look finds champion where Steward recorded it: reported again, still not moved
+    again = core.harvests.harvest(
+        operator, MlflowSource(mlflow_server.url), models=[governed], record_url=RECORDS
+    )
+    assert (again.unguarded, again.guarded) == (summary.unguarded, [])
+    assert client().get_model_version_by_alias(governed, "champion").version == v1
+    assert not events(core, operator, "alias.reverted")
+
+
+def test_a_bypass_made_while_webhooks_were_down_is_handled_by_the_next_harvest(
+    mlflow_server: MlflowServer, core: Steward, operator: Caller
+) -> None:
+    name, experiment = unique("bypass"), unique("exp")
+    train(name, experiment, seed=14)
+    source = MlflowSource(mlflow_server.url)
+    first = core.harvests.harvest(operator, source, models=[name], record_url=RECORDS)
+    assert first.failure is None and first.guarded == []
+
+    # no webhook delivers: a new version gets production, the known one champion, and a shadow
+    _, v2, _ = train(name, experiment, seed=15)
+    assert v2 == "2"
+    mlf = client()
+    mlf.set_registered_model_alias(name, "production", v2)
+    mlf.set_registered_model_alias(name, "champion", "1")
+    mlf.set_registered_model_alias(name, "shadow", v2)
+    summary = core.harvests.harvest(operator, source, models=[name], record_url=RECORDS)
+    assert summary.failure is None, summary.errors
+    assert summary.unguarded == [
+        f"{name}@champion -> version 1: not deployed to production in Steward",
+        f"{name}@production -> version 2: not deployed to production in Steward",
+    ]
+    assert [line.split(": ", 1)[1].split(":")[0] for line in summary.guarded] == ["alias_removed"] * 2
+
+    # handled as a delivery would be: the aliases removed, the shadow left, incidents, audit events
+    assert dict(mlf.get_registered_model(name).aliases) == {"shadow": v2}
+    incidents = {i.version: i for i in core.incidents.list(operator, model=name).items}
+    assert sorted(incidents) == [1, 2]
+    production = incidents[2]
+    assert production.title == f"Alias 'production' set outside Steward on {name} version 2"
+    assert (production.severity.value, production.source, production.opened_by) == (
+        "high",
+        "guard:mlflow",
+        "connector:mlflow",
+    )
+    assert [a.action for a in production.actions] == ["alias_removed"]
+    reverted = [e for e in events(core, operator, "alias.reverted") if e.subject_id.startswith(name)]
+    assert sorted(e.subject_id for e in reverted) == [f"{name}/champion", f"{name}/production"]
+    assert all(e.actor == "connector:mlflow" for e in reverted)
+    assert all("requested by local:harvester" in e.user_agent for e in reverted)
+    assert {e.seq for e in reverted} <= {seq for i in incidents.values() for seq in i.audit_seqs}
+
+    # the gate decision says why: it names the incident and its title
+    decision = core.gates.evaluate(operator, name, 2)
+    assert decision.allow is False
+    assert (
+        "incidents.unresolved_high: 1 unresolved high-severity incident(s): "
+        f"incident {production.id} (Alias 'production' set outside Steward on {name} version 2); "
+        "required 0"
+    ) in [f["message"] for f in decision.denies]
+
+    # the next harvest finds nothing more to do
+    after = core.harvests.harvest(operator, source, models=[name], record_url=RECORDS)
+    assert (after.unguarded, after.guarded, after.errors) == ([], [], [])
+    assert len(core.incidents.list(operator, model=name).items) == 2
 
 
 def test_second_harvest_changes_nothing_then_a_change_is_an_update_with_its_diff(
@@ -296,9 +361,29 @@ def test_harvest_job_over_rest(mlflow_server: MlflowServer, tmp_path: Path) -> N
     admin = local_operator(name="local:tester")
     core.identity.create_principal(admin, wire.PrincipalCreate(name="ds", roles=[Role.DATA_SCIENTIST]))
     _, token = core.identity.create_token(admin, wire.TokenCreate(principal="ds"))
-    app = create_app(Settings(database_url=url, public_url="https://steward.example.com"), steward=core)
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(
+        database_url=url,
+        public_url="https://steward.example.com",
+        mlflow_allowed_tracking_uris=f"{mlflow_server.url}, {unreachable}",  # as the variable reads
+    )
+    app = create_app(settings, steward=core)
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as api:
-        started = api.post("/api/v1/harvests", json={"tracking_uri": mlflow_server.url, "models": [name]})
+        # a tracking server not allowed is refused before anything runs: the server's MLflow
+        # credentials would go to it
+        for elsewhere in ("http://169.254.169.254/latest", "https://mlflow.attacker.example"):
+            refused = api.post("/api/v1/harvests", json={"tracking_uri": elsewhere})
+            assert refused.status_code == 422, refused.text
+            error = refused.json()["error"]
+            assert error["code"] == "invalid_input"
+            assert error["details"]["errors"][0]["field"] == "tracking_uri"
+            assert error["details"]["errors"][0]["rule"] == "allowed"
+            assert "STEWARD_MLFLOW_ALLOWED_TRACKING_URIS" in error["message"]
+        status = api.get("/api/v1/connectors/mlflow").json()
+        assert status["tracking_uri"] is None
+        assert status["harvest_tracking_uris"] == [mlflow_server.url, unreachable]
+        spelled = mlflow_server.url + "/"  # the same server, spelled another way
+        started = api.post("/api/v1/harvests", json={"tracking_uri": spelled, "models": [name]})
         assert started.status_code == 202, started.text
         job_id = started.json()["id"]
         assert started.headers["location"] == f"/api/v1/harvests/{job_id}"
@@ -310,7 +395,7 @@ def test_harvest_job_over_rest(mlflow_server: MlflowServer, tmp_path: Path) -> N
         assert job["state"] == "succeeded", job
         assert job["summary"]["created"]["version"] == 1 and job["requested_by"] == "ds"
         assert api.get(f"/api/v1/models/{name}/versions/1").json()["registered_by"] == "ds"
-        failed = api.post("/api/v1/harvests", json={"tracking_uri": f"http://127.0.0.1:{free_port()}"}).json()
+        failed = api.post("/api/v1/harvests", json={"tracking_uri": unreachable}).json()
         while failed["state"] in ("queued", "running"):
             time.sleep(0.2)
             failed = api.get(f"/api/v1/harvests/{failed['id']}").json()

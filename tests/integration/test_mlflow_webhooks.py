@@ -5,6 +5,7 @@ opens incidents, sets aliases after its own deployments and writes its tags back
 from __future__ import annotations
 
 import json
+import statistics
 import time
 import uuid
 from collections.abc import Iterator
@@ -134,6 +135,15 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
     )
     assert tags["steward.state"] == "registered" and tags["steward.decision"] == "not evaluated"
 
+    # a gate evaluation in Steward → its decision written back on the MLflow version
+    evaluated = api.post(f"/models/{name}/versions/1/evaluations", json={"target": "production"})
+    assert evaluated.status_code == 201, evaluated.text
+    decision = evaluated.json()
+    wanted = "allow" if decision["allow"] else f"deny: {decision['denies'][0]['message']}"[:500]
+    _, latencies["gate.evaluated → steward.decision"] = timed(
+        lambda: mlf.get_model_version(name, "1").tags.get("steward.decision") == wanted
+    )
+
     # model_version_tag.set / deleted → the version's tags follow
     mlf.set_model_version_tag(name, "1", "validated_by", "qa-team")
     _, latencies["model_version_tag.set"] = timed(
@@ -165,6 +175,15 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
     reverted = ok(api.get("/audit/events", params={"action": "alias.reverted"}))["items"]
     assert [e["subject_id"] for e in reverted] == [f"{name}/production"]
     assert reverted[0]["seq"] in first["audit_seqs"]
+    # the gate decision explains why, naming the incident; MLflow shows the denial
+    evaluated = api.post(f"/models/{name}/versions/2/evaluations", json={"target": "production"})
+    messages = [f["message"] for f in evaluated.json()["denies"]]
+    assert (
+        "incidents.unresolved_high: 1 unresolved high-severity incident(s): "
+        f"incident {first['id']} ({first['title']}); required 0"
+    ) in messages
+    assert first["title"] == f"Alias 'production' set outside Steward on {name} version 2"
+    wait_for(lambda: mlf.get_model_version(name, "2").tags.get("steward.decision") == f"deny: {messages[0]}")
 
     # Steward deploys version 1 to production → it sets the guarded aliases itself
     response = api.post(
@@ -203,6 +222,12 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
         lambda: ok(api.get(f"/models/{name}/versions/2"))["sources"][0]["attributes"]["aliases"] == ["shadow"]
     )
     assert aliases(name)["shadow"] == "2"
+    # a change of state in Steward (deprecation) → steward.state follows at MLflow
+    deprecated = api.post(f"/models/{name}/versions/2/deprecation", json={"reason": "superseded by v1"})
+    assert deprecated.status_code == 200, deprecated.text
+    _, latencies["deprecation → steward.state"] = timed(
+        lambda: mlf.get_model_version(name, "2").tags.get("steward.state") == "deprecated"
+    )
 
     # resolve an incident over REST
     incident_id = first["id"]
@@ -211,8 +236,22 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
     )
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
 
-    print("webhook latencies (s):", json.dumps({k: round(v, 3) for k, v in latencies.items()}))
-    assert max(latencies.values()) < 5.0, latencies
+    # "updates the record within a second of the event". End to end (MLflow's client call returned
+    # → Steward's API shows the change) also holds MLflow's own delivery thread and this test's
+    # polling. The receiver's part, from a delivery's arrival to the commit of the change it
+    # makes (timed by the server, in GET /connectors/mlflow), is what Steward controls: each one
+    # must be within 1 s. End to end, the median must be within 1 s too; one slow event on a
+    # loaded machine only has to stay within 3 s.
+    print("end-to-end latencies (s):", json.dumps({k: round(v, 3) for k, v in latencies.items()}))
+    status = ok(api.get("/connectors/mlflow"))
+    ours = [d for d in status["deliveries"]["recent"] if d["model"] == name]
+    timings = [(d["event"], d["commit_seconds"], d["processing_seconds"]) for d in ours]
+    print("receiver (event, arrival → commit, arrival → answer) (s):", json.dumps(timings))
+    committed = [d for d in ours if d["commit_seconds"] is not None]
+    assert {d["event"] for d in committed} >= {"model_version.created", "model_version_alias.created"}
+    assert max(d["commit_seconds"] for d in committed) <= 1.0, timings
+    assert statistics.median(latencies.values()) <= 1.0, latencies
+    assert max(latencies.values()) <= 3.0, latencies
     audit = httpx.get(connected.steward.url + "/api/v1/audit/verify", headers=api.headers, timeout=30)
     assert audit.status_code == 200 and audit.json()["ok"], audit.text
 
@@ -261,3 +300,19 @@ def test_forged_stale_replayed_and_malformed_deliveries_are_refused(connected: C
     assert first.json()["event"] == "registered_model.created"
     replay = deliver(body, delivery=delivery)
     assert replay.status_code == 409 and "replay" in replay.json()["error"]["message"]
+
+    # each refusal is counted by its reason, for the operator (this server process's counts)
+    status = connected.api.get("/connectors/mlflow")
+    assert status.status_code == 200, status.text
+    deliveries = status.json()["deliveries"]
+    assert deliveries["refused"] == {
+        "bad_signature": 1,
+        "malformed": 1,
+        "replay": 1,
+        "stale": 1,
+        "unauthenticated": 1,
+    }
+    assert deliveries["accepted"] == {"registered_model.created": 2}  # this one, and the warm-up
+    assert deliveries["failed"] == {}
+    assert status.json()["webhook_secret_set"] is True
+    assert status.json()["tracking_uri"] == connected.mlflow.url

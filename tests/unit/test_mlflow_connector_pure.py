@@ -56,17 +56,18 @@ def test_verify_accepts_authentic_fresh_deliveries_and_parses_them() -> None:
 
 
 @pytest.mark.parametrize(
-    ("given", "message"),
+    ("given", "message", "reason"),
     [
-        (headers(secret="other"), "signature does not match"),
-        (headers(at=NOW - timedelta(minutes=10)), "replay"),
-        ({k: v for k, v in headers().items() if k != "x-mlflow-timestamp"}, "not signed"),
-        ({**headers(), "x-mlflow-timestamp": "soon"}, "signature does not match"),
+        (headers(secret="other"), "signature does not match", "bad_signature"),
+        (headers(at=NOW - timedelta(minutes=10)), "replay", "stale"),
+        ({k: v for k, v in headers().items() if k != "x-mlflow-timestamp"}, "not signed", "missing_headers"),
+        ({**headers(), "x-mlflow-timestamp": "soon"}, "signature does not match", "bad_signature"),
     ],
 )
-def test_verify_refuses_forged_stale_and_unsigned(given: dict[str, str], message: str) -> None:
-    with pytest.raises(Unauthenticated, match=message):
+def test_verify_refuses_forged_stale_and_unsigned(given: dict[str, str], message: str, reason: str) -> None:
+    with pytest.raises(Unauthenticated, match=message) as caught:
         webhook.verify("s3cret", given, BODY, NOW)
+    assert caught.value.details["reason"] == reason  # what the server counts refusals by
 
 
 def test_altered_body_is_refused() -> None:

@@ -67,6 +67,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         out.print(f"[yellow]incomplete[/yellow] {item} (tag steward.incomplete; set the MLflow tags)")
     for item in summary.get("unguarded", []):
         out.print(f"[yellow]unguarded alias[/yellow] {item}")
+    for item in summary.get("guarded", []):
+        out.print(f"[red]guard mode[/red] {item}")
     for item in summary.get("errors", []):
         err.print(f"[red]error[/red] {item}")
     written = summary.get("written_back", 0)

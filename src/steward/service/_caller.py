@@ -32,3 +32,19 @@ def local_operator(request_id: str = "", name: str | None = None) -> Caller:
         principal,
         Origin(actor=user, request_id=request_id, client_address="local", user_agent="steward-cli"),
     )
+
+
+def connector_caller(
+    platform: str, request_id: str = "", client_address: str = "", user_agent: str = ""
+) -> Caller:
+    """Who acts for a source platform: the service account ``connector:<platform>``, on its signed
+    deliveries, and in guard mode (also when a harvest finds a bypass the deliveries missed).
+
+    It may register and update what the platform reports (as an ML engineer) and open incidents;
+    its name is the actor of every audit event a delivery causes.
+    """
+    name = f"connector:{platform}"
+    principal = Principal(
+        name=name, roles=frozenset({Role.ML_ENGINEER, Role.DATA_SCIENTIST}), kind=PrincipalKind.SERVICE
+    )
+    return Caller(principal, Origin(name, request_id, client_address, user_agent))

@@ -6,6 +6,8 @@ environment, Steward moves it back to the deployed version (or removes it when n
 there), writes ``alias.reverted`` and opens an incident linked to that audit event. When a guarded
 alias is removed while Steward has a deployment there, Steward puts it back. When Steward records a
 deployment, :meth:`GuardService.sync_deployment` (an after-commit sink) sets the aliases itself.
+:meth:`GuardService.on_alias_set` serves both the webhook receiver and the harvest (which catches
+the bypasses made while deliveries were not arriving), so both act alike.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from steward.domain import (
     DomainEvent,
     IncidentAction,
     ModelSource,
+    ModelVersion,
     Severity,
 )
 from steward.errors import NotFound, StewardError
@@ -44,17 +47,20 @@ def platform_version(
 ) -> tuple[str, str] | None:
     """The (platform model, platform version) a Steward version is linked to at ``source``."""
     record = tx.find_version(model, version)
-    if record is None:
-        return None
-    for link in record.sources:
-        attrs = link.attributes
-        if (
-            link.platform == source.platform
-            and attrs.get("location") == source.location
-            and attrs.get("version")
-        ):
-            return str(attrs.get("model") or model), str(attrs["version"])
-    return None
+    linked = platform_versions(record, source) if record is not None else []
+    return linked[0] if linked else None
+
+
+def platform_versions(record: ModelVersion, source: ModelSource) -> list[tuple[str, str]]:
+    """Every (platform model, platform version) ``record`` is linked to at ``source``, first link
+    first (the same artefact registered twice there has two)."""
+    return [
+        (str(link.attributes.get("model") or record.model), str(link.attributes["version"]))
+        for link in record.sources
+        if link.platform == source.platform
+        and link.attributes.get("location") == source.location
+        and link.attributes.get("version")
+    ]
 
 
 class GuardService:
@@ -244,8 +250,9 @@ class GuardService:
     # -- Steward deployments → platform aliases ------------------------------------------------
 
     def sync_deployment(self, caller: Caller, source: ModelSource, event: AuditEvent) -> list[str]:
-        """After a deployment commits, set the guarded aliases of its environment at the platform."""
-        if event.action != "deployment.recorded" or not event.after:
+        """After a deployment commits (recorded, promoted or rolled back), set the guarded aliases of
+        its environment at the platform."""
+        if event.action not in ("deployment.recorded", "deployment.rolled_back") or not event.after:
             return []
         model, version = str(event.after["model"]), int(event.after["version"])
         environment = str(event.after["environment"])

@@ -35,9 +35,10 @@ from steward.domain import (
 )
 from steward.errors import InvalidInput, NotFound, StewardError
 from steward.service import _mapping as mapping
-from steward.service._caller import Caller
+from steward.service._caller import Caller, connector_caller
 from steward.service._events import Clock, EventBus, Writer, writing
-from steward.service._guard import guards_for
+from steward.service._guard import GuardService
+from steward.service._harvest_guard import guard_bypasses, seen_aliases, unguarded_aliases
 from steward.service._harvest_jobs import HarvestJobs
 from steward.service._harvest_support import (
     HarvestSummary,
@@ -50,7 +51,7 @@ from steward.service._harvest_support import (
     write_back_tags,
 )
 from steward.service._snapshots import changes, snapshot
-from steward.storage import SqlStore, SqlTransaction
+from steward.storage import SqlStore
 
 __all__ = [
     "HarvestService",
@@ -76,13 +77,18 @@ class _Context:
     write_back: bool
     runs: dict[str, SourceRun | None] = field(default_factory=dict)
     linked: dict[str, tuple[str, int]] = field(default_factory=dict)
+    guard_caller: Caller | None = None  # set: guard mode acts on the bypasses this harvest finds
+    new_models: set[str] = field(default_factory=set)
 
 
 class HarvestService(HarvestJobs):
-    def __init__(self, store: SqlStore, bus: EventBus, clock: Clock) -> None:
+    def __init__(
+        self, store: SqlStore, bus: EventBus, clock: Clock, guard: GuardService | None = None
+    ) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.guard = guard
 
     # -- the use case --------------------------------------------------------------------------
 
@@ -100,11 +106,18 @@ class HarvestService(HarvestJobs):
     ) -> HarvestSummary:
         """Harvest experiments' runs (all, or ``experiments``) and registered models' versions
         (all, or ``models``). Failures are counted in the summary, not raised; ``failure`` holds
-        the one that stopped it, if any."""
+        the one that stopped it, if any. Guarded aliases moved outside Steward since it last
+        looked are handled by guard mode, as a delivery would be (see ``_harvest_guard``)."""
         caller.authorize(Action.HARVEST_RUN)
         started = time.monotonic()
         summary = HarvestSummary(source.platform, source.location)
         ctx = _Context(caller, source, settings or SourceSettings(), summary, record_url, write_back)
+        if self.guard is not None:
+            origin = caller.origin
+            agent = f"steward-harvest (requested by {caller.name})"[:512]
+            ctx.guard_caller = connector_caller(
+                source.platform, origin.request_id, origin.client_address, agent
+            )
         report = progress or (lambda _stage, _done, _total: None)
         try:
             source.check()
@@ -324,6 +337,7 @@ class HarvestService(HarvestJobs):
                 key = ctx.linked.get(v.external_id)
                 if key is not None and key in known:
                     current[v.external_id] = known[key]
+            seen = seen_aliases(tx, source, src, ctx.linked, known) if ctx.guard_caller else set()
             wanted_runs = {
                 v.run_id
                 for v in versions
@@ -359,9 +373,12 @@ class HarvestService(HarvestJobs):
                 )
                 if target is not None:
                     touched.append((v, *target))
-            self._report_unguarded(w.tx, ctx, src)
+            unguarded = unguarded_aliases(w.tx, source, src, ctx.linked, summary)
         if ctx.write_back:
             self._write_back(ctx, touched)
+        if self.guard is not None and ctx.guard_caller is not None and unguarded:
+            skip = {a for a, _ in unguarded} if src.name in ctx.new_models else seen
+            guard_bypasses(self.guard, ctx.guard_caller, source, src, unguarded, skip, summary)
 
     def _ensure_model(
         self, w: Writer, ctx: _Context, src: SourceModel, platform: str, versions: Sequence[SourceVersion]
@@ -375,6 +392,7 @@ class HarvestService(HarvestJobs):
             stored = w.tx.insert_model(mapping.new_model(src, gov, platform, ctx.caller.name, w.at))
             w.emit(DomainEvent("model.created", "model", stored.name, after=snapshot(stored)))
             ctx.summary.created["model"] += 1
+            ctx.new_models.add(stored.name)
             if gov.missing:
                 ctx.summary.incomplete.append(f"{src.name}: missing {', '.join(gov.missing)}")
             return stored.name
@@ -556,23 +574,6 @@ class HarvestService(HarvestJobs):
         )
         summary.created["version"] += 1
         return stored.model, stored.version
-
-    def _report_unguarded(self, tx: SqlTransaction, ctx: _Context, src: SourceModel) -> None:
-        """Guarded aliases pointing at versions Steward has not deployed there (reported, not moved:
-        a harvest may be the first look at a registry; guard mode acts on live events)."""
-        if not src.aliases or tx.find_model(src.name) is None:
-            return
-        guards = guards_for(tx, src.name)
-        for alias, version in sorted(src.aliases.items()):
-            environment = guards.get(alias)
-            if environment is None:
-                continue
-            linked = ctx.linked.get(ctx.source.external_id(src.name, version))
-            active = tx.active_deployment(src.name, environment)
-            if linked is None or active is None or active.version != linked[1] or linked[0] != src.name:
-                ctx.summary.unguarded.append(
-                    f"{src.name}@{alias} -> version {version}: not deployed to {environment} in Steward"
-                )
 
     def _write_back(self, ctx: _Context, touched: Sequence[tuple[SourceVersion, str, int]]) -> None:
         with self.store.read() as tx:

@@ -39,6 +39,7 @@ class HarvestSummary:
     errors: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     unguarded: list[str] = field(default_factory=list)
+    guarded: list[str] = field(default_factory=list)
     written_back: int = 0
     seconds: float = 0.0
     failure: StewardError | None = None
@@ -63,6 +64,7 @@ class HarvestSummary:
             "errors": list(self.errors),
             "incomplete": list(self.incomplete),
             "unguarded": list(self.unguarded),
+            "guarded": list(self.guarded),
             "written_back": self.written_back,
             "changed": self.changed,
             "seconds": round(self.seconds, 3),

@@ -15,10 +15,6 @@ from steward.domain import (
     WRITE_BACK_PREFIX,
     ModelSource,
     ModelVersion,
-    Origin,
-    Principal,
-    PrincipalKind,
-    Role,
     SourceEvent,
     SourceModel,
     SourceSettings,
@@ -69,7 +65,7 @@ class ReceiverService:
         if not fresh:
             raise Conflict(
                 f"delivery {delivery_id} was received before: a replay is refused",
-                {"delivery_id": delivery_id},
+                {"delivery_id": delivery_id, "reason": "replay"},
             )
 
     def forget(self, delivery_id: str) -> None:
@@ -201,18 +197,3 @@ def _versions_of(tx: SqlTransaction, model: str) -> list[ModelVersion]:
 
 def sent_recently(sent_at: datetime, now: datetime) -> bool:
     return abs(now - sent_at) <= FRESHNESS
-
-
-def connector_caller(
-    platform: str, request_id: str = "", client_address: str = "", user_agent: str = ""
-) -> Caller:
-    """Who acts on a platform's signed deliveries: the service account ``connector:<platform>``.
-
-    It may register and update what the platform reports (as an ML engineer) and open incidents;
-    its name is the actor of every audit event a delivery causes.
-    """
-    name = f"connector:{platform}"
-    principal = Principal(
-        name=name, roles=frozenset({Role.ML_ENGINEER, Role.DATA_SCIENTIST}), kind=PrincipalKind.SERVICE
-    )
-    return Caller(principal, Origin(name, request_id, client_address, user_agent))

@@ -6,7 +6,8 @@ MLflow 3 signs each delivery (``mlflow/webhooks/delivery.py``) with HMAC-SHA256 
 ``X-MLflow-Delivery-Id: <uuid>``. The body is ``{"entity", "action", "timestamp", "data"}``.
 A delivery is accepted when the signature matches, the timestamp is within ``tolerance`` of now
 (older ones are replays, or clocks too far apart), and — checked by the service — its delivery id
-was not seen before.
+was not seen before. Each refusal's ``details["reason"]`` says which check failed
+(``missing_headers``, ``bad_signature``, ``bad_timestamp``, ``stale``), for the server's counts.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def verify(
     if missing:
         raise Unauthenticated(
             f"the delivery is not signed: {', '.join(missing)} missing (set a secret on the MLflow webhook)",
-            {"missing_headers": missing},
+            {"missing_headers": missing, "reason": "missing_headers"},
         )
     signature, timestamp, delivery_id = signature or "", timestamp or "", delivery_id or ""
     expected = sign(secret, delivery_id, timestamp, body)
@@ -90,18 +91,21 @@ def verify(
         raise Unauthenticated(
             "the delivery's signature does not match: it was forged, altered on the way, or the MLflow "
             "webhook's secret differs from STEWARD_MLFLOW_WEBHOOK_SECRET",
-            {"delivery_id": delivery_id},
+            {"delivery_id": delivery_id, "reason": "bad_signature"},
         )
     try:
         sent = datetime.fromtimestamp(int(timestamp), UTC)
     except (ValueError, OverflowError, OSError) as exc:
-        raise Unauthenticated(f"the delivery's timestamp {timestamp!r} is not Unix seconds") from exc
+        raise Unauthenticated(
+            f"the delivery's timestamp {timestamp!r} is not Unix seconds",
+            {"delivery_id": delivery_id, "reason": "bad_timestamp"},
+        ) from exc
     skew = abs((now - sent).total_seconds())
     if skew > tolerance:
         raise Unauthenticated(
             f"the delivery was sent {int(skew)} s away from now (more than {tolerance} s): a replay, or "
             "the clocks of MLflow and Steward disagree",
-            {"delivery_id": delivery_id, "skew_seconds": int(skew)},
+            {"delivery_id": delivery_id, "skew_seconds": int(skew), "reason": "stale"},
         )
     return delivery_id, sent
 

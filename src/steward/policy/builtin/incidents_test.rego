@@ -29,3 +29,20 @@ test_open_critical_counts_as_high if {
 	f.rule == "incidents.unresolved_high"
 	f.measured == 2
 }
+
+test_message_names_each_blocking_incident if {
+	doc := fixtures.replace(fixtures.doc, {"incidents": [
+		{"id": 7, "title": "Alias 'production' set outside Steward", "source": "guard:mlflow", "severity": "high", "state": "open"},
+		{"id": 8, "title": "minor drift", "severity": "medium", "state": "open"},
+		{"id": 9, "title": "", "severity": "critical", "state": "open"},
+	]})
+	some f in incidents.violations(doc)
+	f.measured == 2
+	f.message == "incidents.unresolved_high: 2 unresolved high-severity incident(s): incident 7 (Alias 'production' set outside Steward), incident 9; required 0"
+}
+
+test_message_without_ids_or_titles_only_counts if {
+	doc := fixtures.replace(fixtures.doc, {"incidents": [{"severity": "high", "state": "open"}]})
+	some f in incidents.violations(doc)
+	f.message == "incidents.unresolved_high: 1 unresolved high-severity incident(s); required 0"
+}

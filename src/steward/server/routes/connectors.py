@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Annotated
 
@@ -10,10 +11,11 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from steward import wire
-from steward.connectors.mlflow import MlflowSource, webhook
+from steward.connectors.mlflow import webhook
 from steward.domain import Action, Origin
 from steward.errors import StewardError, Unauthenticated
-from steward.server._mlflow import MlflowWiring
+from steward.server._deliveries import Delivery, refusal_reason
+from steward.server._mlflow import MlflowWiring, shown
 from steward.server.deps import CallerDep, StewardDep, action
 from steward.service import Caller, connector_caller
 
@@ -33,9 +35,15 @@ def _wiring(request: Request) -> MlflowWiring:
 def start_harvest(
     body: wire.HarvestCreate, request: Request, caller: CallerDep, steward: StewardDep, response: Response
 ) -> wire.HarvestOut:
-    """Harvest an MLflow tracking server in the background; poll the job for its summary."""
+    """Harvest an MLflow tracking server in the background; poll the job for its summary.
+
+    Only the tracking server this server is connected to (``STEWARD_MLFLOW_TRACKING_URI``) and
+    those in ``STEWARD_MLFLOW_ALLOWED_TRACKING_URIS`` may be harvested: the server calls them with
+    its own MLflow credentials. Any other ``tracking_uri`` is refused with 422 (rule ``allowed``).
+    """
     wiring = _wiring(request)
-    source = MlflowSource(body.tracking_uri, digest=body.digest)
+    caller.authorize(Action.HARVEST_RUN)
+    source = wiring.harvest_source(body.tracking_uri, body.digest)
     job = steward.harvests.enqueue(caller, body)
     wiring.submit(steward, caller, job.id, source)
     response.headers["Location"] = f"/api/v1/harvests/{job.id}"
@@ -50,6 +58,24 @@ def get_harvest(
 ) -> wire.HarvestOut:
     """A harvest job: its state and summary (created, updated, unchanged, skipped with reasons)."""
     return wire.HarvestOut.model_validate(steward.harvests.get_job(caller, harvest_id))
+
+
+@router.get(
+    "/connectors/mlflow", response_model=wire.MlflowConnectorOut, openapi_extra=action(Action.HARVEST_READ)
+)
+def mlflow_connector(request: Request, caller: CallerDep) -> wire.MlflowConnectorOut:
+    """The MLflow connector of this server process: the tracking server it is connected to, those
+    REST harvests may reach, and what its webhook receiver did since the process started —
+    deliveries accepted by event, refused by reason, failed by error code, and how long recent
+    deliveries took from arrival to the commit of their change and to the answer."""
+    caller.authorize(Action.HARVEST_READ)
+    wiring = _wiring(request)
+    return wire.MlflowConnectorOut(
+        tracking_uri=shown(wiring.source.location) if wiring.source is not None else None,
+        harvest_tracking_uris=wiring.harvest_uris(),
+        webhook_secret_set=wiring.secret is not None,
+        deliveries=wire.DeliveriesOut.model_validate(wiring.deliveries.snapshot()),
+    )
 
 
 @router.get(
@@ -86,18 +112,23 @@ async def mlflow_webhook(request: Request, steward: StewardDep) -> wire.Connecto
     MLflow signs with HMAC-SHA256 (``X-MLflow-Signature``, ``X-MLflow-Timestamp``,
     ``X-MLflow-Delivery-Id``); forged or stale deliveries get 401, a delivery id seen before 409,
     a malformed body 422. Without a signature, the request needs a token allowed ``harvest.run``.
+    Refusals are counted by reason, and accepted deliveries timed, in ``GET /connectors/mlflow``.
     """
+    arrived, received_at = time.monotonic(), steward.clock()
     wiring = _wiring(request)
     body = await request.body()
     headers = dict(request.headers)
     client = request.client.host if request.client else ""
     agent = request.headers.get("user-agent", "")[:512]
+    stage = "authenticate"
     try:
         if webhook.is_signed(headers):
             secret = wiring.secret
             if secret is None:
                 raise Unauthenticated(
-                    "this server has no STEWARD_MLFLOW_WEBHOOK_SECRET, so it cannot verify MLflow's signature"
+                    "this server has no STEWARD_MLFLOW_WEBHOOK_SECRET, so it cannot verify MLflow's "
+                    "signature",
+                    {"reason": "no_secret"},
                 )
             delivery_id, sent = webhook.verify(secret, headers, body, steward.clock())
             caller = connector_caller("mlflow", delivery_id, client, agent)
@@ -105,7 +136,10 @@ async def mlflow_webhook(request: Request, steward: StewardDep) -> wire.Connecto
             caller = await run_in_threadpool(_token_caller, request, steward, client, agent)
             delivery_id = headers.get(webhook.DELIVERY_HEADER.lower()) or f"manual-{uuid.uuid4().hex}"
             sent = steward.clock()
+        stage = "parse"
         event = webhook.parse(body, delivery_id, sent)
+        wiring.deliveries.arrived(caller.origin.request_id)
+        stage = "deliver"
         outcome = await run_in_threadpool(
             steward.receiver.deliver,
             caller,
@@ -115,9 +149,30 @@ async def mlflow_webhook(request: Request, steward: StewardDep) -> wire.Connecto
             record_url=wiring.record_url,
         )
     except StewardError as error:
-        log.warning("MLflow delivery refused (%s): %s", error.code, error.message)
+        if stage == "deliver":
+            wiring.deliveries.first_commit(caller.origin.request_id)
+        reason = refusal_reason(error, stage)
+        if reason is None:
+            wiring.deliveries.failed(error.code)
+            log.warning("MLflow delivery failed (%s): %s", error.code, error.message)
+        else:
+            wiring.deliveries.refused(reason)
+            log.warning("MLflow delivery refused (%s, %s): %s", reason, error.code, error.message)
         raise
-    log.info("MLflow %s on %s: %s", event.type, event.model, outcome)
+    seconds = time.monotonic() - arrived
+    committed = wiring.deliveries.first_commit(caller.origin.request_id)
+    wiring.deliveries.accepted(
+        Delivery(
+            event.type,
+            event.model,
+            event.sent_at,
+            received_at,
+            seconds,
+            outcome,
+            None if committed is None else committed - arrived,
+        )
+    )
+    log.info("MLflow %s on %s in %.3f s: %s", event.type, event.model, seconds, outcome)
     return wire.ConnectorEventOut(accepted=True, event=event.type, outcome=outcome)
 
 
