@@ -22,8 +22,8 @@ and one that breaks several:
 - ``REST gate-input``: ``GET …/gate-input`` the same way.
 
 Fairness: ``bench/gates_pure.py``'s comparison (``steward.checks.fairness_values`` against
-fairlearn's ``MetricFrame`` on 1,000,000 rows with 4 groups and a planted disparity), imported
-and run as is. Prints figures; asserts nothing.
+fairlearn's ``MetricFrame`` on 1,000,000 rows with 4 groups and a planted disparity, each timed
+``--runs`` times after a warm-up), imported and run as is. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from gates_pure import bench_fairness, percentile  # type: ignore[import-not-fou
 
 from steward import wire
 from steward.checks import data_quality_check, expectations_from_dicts, fairness_check
-from steward.domain import Role
+from steward.domain import CheckProvenance, Role, SourceFile
 from steward.errors import NotFound
 from steward.service import Caller, KeyFile, Steward, local_operator
 
@@ -99,7 +99,10 @@ def governed(steward: Steward, admin: Caller, name: str, *, gaps: bool) -> int:
     labels = (rng.random(rows) < 0.4).astype(np.int64)
     score = rng.random(rows) + 0.35 * labels - (0.3 if gaps else 0.0) * (sex == "F")
     fairness = fairness_check(labels, (score > 0.7).astype(np.int64), {"sex": sex})
-    steward.checks.record_outcome(admin, name, number, fairness)
+    source = SourceFile(_digest(f"{name}-predictions"), rows, "csv", "predictions.csv")
+    columns = {"label": "y", "prediction": "p", "sensitive": ["sex"], "positive": "1"}
+    provenance = CheckProvenance("computed", "steward check fairness (bench)", source, columns)
+    steward.checks.record_outcome(admin, name, number, fairness, provenance)
     quality = data_quality_check(
         {"age": np.array([25.0, 40.0, 61.0])},
         expectations_from_dicts([{"type": "value_range", "column": "age", "min": 18, "max": 65}]),
@@ -262,6 +265,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--decisions", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each fairness computation")
     parser.add_argument("--dir", type=Path, default=None, help="Keep the database here.")
     parser.add_argument("--skip-fairness", action="store_true")
     args = parser.parse_args()
@@ -273,7 +277,7 @@ def main() -> None:
             bench_decisions(args.decisions, Path(folder))
     if not args.skip_fairness:
         print()
-        bench_fairness(args.rows)
+        bench_fairness(args.rows, args.runs)
 
 
 if __name__ == "__main__":

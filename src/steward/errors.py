@@ -17,6 +17,7 @@ code lives in one table in ``steward.server.errors``. Nothing here knows about H
     ├── PayloadTooLarge         payload_too_large
     ├── IntegrityError          integrity_error        the audit trail does not verify
     ├── Unavailable             unavailable            the store or a remote cannot be reached
+    ├── PolicyTestFailed        policy_test_failed     a bundle's Rego unit tests failed (CLI)
     └── ServerError             internal               anything unexpected on the far side
 """
 
@@ -34,6 +35,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PolicyTestFailed",
     "PolicyViolation",
     "SeparationOfDuties",
     "ServerError",
@@ -112,6 +114,17 @@ class PolicyViolation(StewardError):
     exit_code = 7
 
 
+class PolicyTestFailed(StewardError):
+    """A policy bundle's Rego unit tests failed; ``details`` names each failed test.
+
+    ``steward policy test`` exits with it; the API answers a test run with its report (200), so
+    its HTTP status is never sent.
+    """
+
+    code = "policy_test_failed"
+    exit_code = 13
+
+
 class Unauthenticated(StewardError):
     """No credentials, or credentials the server does not accept (unknown, revoked, expired)."""
 
@@ -176,6 +189,7 @@ _BY_CODE: dict[str, type[StewardError]] = {
         PayloadTooLarge,
         IntegrityError,
         Unavailable,
+        PolicyTestFailed,
         ServerError,
     )
 }

@@ -11,9 +11,9 @@ import numpy as np
 
 from steward import wire
 from steward.checks import data_quality_check, expectations_from_dicts, fairness_check
-from steward.domain import Severity
+from steward.domain import CheckProvenance, Severity, SourceFile
 from steward.policy import builtin_bundle
-from steward.service import Caller, Steward
+from steward.service import Assignments, AssignmentSpec, Caller, Steward
 from tests.integration.support import digest
 
 BUILTIN = builtin_bundle()
@@ -37,6 +37,22 @@ def planted_fairness() -> dict[str, Any]:
     return dict(outcome.values)
 
 
+def computed(kind: str, values: dict[str, Any]) -> CheckProvenance:
+    """The provenance ``steward check fairness|data-quality`` records for ``values`` computed
+    from a CSV file (label ``y``, prediction ``p``, the attributes the values measure)."""
+    if kind == "fairness":
+        columns: dict[str, Any] = {
+            "label": "y",
+            "prediction": "p",
+            "sensitive": sorted(values.get("attributes") or {}),
+            "positive": "1",
+        }
+    else:
+        columns = {"columns": list(values.get("columns") or [])}
+    source = SourceFile(digest(f"{kind}.csv"), int(values.get("rows") or 0), "csv", f"{kind}.csv")
+    return CheckProvenance("computed", "steward check (tests)", source, columns)
+
+
 def quality(passing: bool = True) -> tuple[str, dict[str, Any], list[str]]:
     """A data-quality outcome as (status, values, messages)."""
     table = {"age": np.array([25.0, 40.0, 61.0 if passing else 17.0])}
@@ -56,6 +72,7 @@ class Governed:
     role: str = "training"
     fairness: dict[str, Any] | None = field(default_factory=passing_fairness)
     fairness_status: str = "pass"
+    fairness_method: str = "computed"  # or "reported": recorded by hand, not from a file
     quality_passes: bool | None = True
     incident: Severity | None = None
 
@@ -63,7 +80,8 @@ class Governed:
 def governed(steward: Steward, admin: Caller, name: str, setup: Governed | None = None) -> int:
     """A high-risk model with one version that passes every built-in rule (unless ``setup`` says
     otherwise): documented, approved training data with digests, a run, metrics above the floors,
-    environment captured, a fair fairness check and a passing data-quality check."""
+    environment captured, a fair fairness check and a passing data-quality check, both computed
+    from a file (as ``steward check`` records them)."""
     setup = setup or Governed()
     model = {
         "name": name,
@@ -105,10 +123,22 @@ def governed(steward: Steward, admin: Caller, name: str, setup: Governed | None 
         admin, name, wire.VersionCreate(**{k: v for k, v in version.items() if v is not None})
     ).version
     if setup.fairness is not None:
-        steward.checks.record(admin, name, number, "fairness", setup.fairness_status, setup.fairness)
+        provenance = computed("fairness", setup.fairness) if setup.fairness_method == "computed" else None
+        steward.checks.record(
+            admin, name, number, "fairness", setup.fairness_status, setup.fairness, (), provenance
+        )
     if setup.quality_passes is not None:
         status, values, messages = quality(setup.quality_passes)
-        steward.checks.record_dataset(admin, dataset, "2024-06", "data_quality", status, values, messages)
+        steward.checks.record_dataset(
+            admin,
+            dataset,
+            "2024-06",
+            "data_quality",
+            status,
+            values,
+            messages,
+            computed("data_quality", values),
+        )
     if setup.incident is not None:
         steward.incidents.open(
             admin, wire.IncidentCreate(model=name, severity=setup.incident, title="wrong scores")
@@ -140,6 +170,12 @@ def bundle_files(
         files["data.json"] = json.dumps(data)
     files.update(extra or {})
     return files
+
+
+def assign(steward: Steward, admin: Caller, specs: list[AssignmentSpec], reason: str = "") -> Assignments:
+    """Replace the assignment table, at the revision read just before."""
+    current = steward.policies.assignments(admin).revision
+    return steward.policies.set_assignments(admin, specs, reason, revision=current)
 
 
 def builtin_data() -> dict[str, Any]:

@@ -28,12 +28,13 @@ API = "/api/v1"
 PLANTED = planted_fairness()
 PLANTED_RATIO = PLANTED["attributes"]["sex"]["metrics"]["selection_rate"]["ratio"]
 ODDS_ONLY = {
+    "rows": 200,
     "attributes": {
         "sex": {
             "metrics": {"selection_rate": {"ratio": 0.95}, "true_positive_rate": {"ratio": 0.9}},
             "equalized_odds_difference": 0.2,
         }
-    }
+    },
 }
 LOCK = digest("lock")
 
@@ -104,12 +105,21 @@ CASES: list[tuple[str, Governed, str, set[str], str, Any, Any]] = [
     ),
     (
         "fairness-malformed",
-        Governed(fairness={}),
+        Governed(fairness={"rows": 200, "attributes": {}}),
         "deny",
         {"fairness.malformed"},
         "fairness.malformed",
         None,
         "values.attributes",
+    ),
+    (
+        "fairness-reported",
+        Governed(fairness_method="reported"),
+        "warn",
+        {"fairness.reported"},
+        "fairness.reported",
+        "reported",
+        "computed",
     ),
     (
         "documentation-field",
@@ -300,8 +310,13 @@ def test_staging_warns_where_production_denies(steward: Steward, admin: Caller) 
 
 def test_resolving_the_incident_lifts_the_denial(steward: Steward, admin: Caller) -> None:
     number = governed(steward, admin, "m", Governed(incident=Severity.HIGH))
-    assert steward.gates.evaluate(admin, "m", number).allow is False
+    denied = steward.gates.evaluate(admin, "m", number)
+    assert denied.allow is False
     incident = steward.incidents.list(admin, "m").items[0]
+    assert [f["message"] for f in denied.denies] == [  # the denial names the incident, not a count only
+        f"incidents.unresolved_high: 1 unresolved high-severity incident(s): incident {incident.id} "
+        "(wrong scores); required 0"
+    ]
     steward.incidents.resolve(admin, incident.id, wire.IncidentResolve(resolution="rolled back"))
     assert steward.gates.evaluate(admin, "m", number).allow is True
 
@@ -414,7 +429,16 @@ def test_gate_input_describes_the_version(steward: Steward, admin: Caller, admin
     assert list(kinds["data_quality"]["values"]["sources"]) == ["m-applications@2024-06"]
     assert all(c["created_at"].endswith("Z") for c in doc["checks"])
     assert doc["deployments"] == [{"environment": "staging", "version": number, "state": "active"}]
-    assert doc["incidents"] == [{"severity": "medium", "state": "open"}]
+    [incident] = steward.incidents.list(admin, "m").items
+    assert doc["incidents"] == [
+        {
+            "id": incident.id,
+            "title": "wrong scores",
+            "source": "manual",
+            "severity": "medium",
+            "state": "open",
+        }
+    ]
     assert doc["reviews"] == []
     bad = admin_api.get(f"{API}/models/m/versions/{number}/gate-input", params={"target": "Prod!"})
     assert bad.status_code == 422

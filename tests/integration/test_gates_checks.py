@@ -3,16 +3,19 @@ gate and policy SDK methods end to end over the in-process app."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from steward import Client, wire
 from steward.domain import Role
-from steward.errors import AlreadyExists, InvalidInput
+from steward.errors import AlreadyExists, Conflict, InvalidInput
 from steward.service import Caller, Steward
 from tests.integration.conftest import ClientFor, MakePrincipal
 from tests.integration.gates_support import Governed, builtin_data, bundle_files, governed, passing_fairness
+from tests.integration.support import db_state
 from tests.integration.test_sdk import in_process
 
 API = "/api/v1"
@@ -25,6 +28,10 @@ def test_checks_over_rest(steward: Steward, admin: Caller, admin_api: TestClient
     assert recorded.status_code == 201, recorded.text
     assert recorded.json()["subject_type"] == "model_version"
     assert recorded.json()["created_by"] == "root"
+    # sent by hand: stored as reported, and the fairness rule warns that it is only reported
+    assert recorded.json()["provenance"] == {"method": "reported", "tool": "", "file": None, "columns": {}}
+    evaluated = admin_api.post(f"{API}/models/m/versions/{number}/evaluations", json={}).json()
+    assert [(w["rule"], w["measured"]) for w in evaluated["warnings"]] == [("fairness.reported", "reported")]
 
     computed = admin_api.post(base, json={"kind": "documentation"})
     assert computed.status_code == 201
@@ -39,6 +46,7 @@ def test_checks_over_rest(steward: Steward, admin: Caller, admin_api: TestClient
     assert body["messages"] == ["documentation: model intended_use is missing; required non-empty text"]
     lineage = admin_api.post(base, json={"kind": "lineage"}).json()
     assert lineage["status"] == "pass" and lineage["values"]["training_datasets"] == 1
+    assert lineage["provenance"]["method"] == "computed" and lineage["provenance"]["file"] is None
 
     refused = admin_api.post(base, json={"kind": "lineage", "status": "pass"})
     assert refused.status_code == 422 and "computed by Steward" in refused.json()["error"]["message"]
@@ -144,6 +152,7 @@ def test_the_sdk_covers_gates_checks_and_policies(steward: Steward, admin: Calle
         sdk.register_bundle({**files, "acme.rego": "package steward.gates.rules.acme\nx := {"})
     assert bad.value.details["errors"][0]["file"] == "acme.rego"
 
+    stale_revision = sdk.get_assignments().revision
     updated = sdk.set_assignments(
         wire.AssignmentsUpdate(
             assignments=[
@@ -152,8 +161,58 @@ def test_the_sdk_covers_gates_checks_and_policies(steward: Steward, admin: Calle
                 )
             ],
             reason="lower floors for the pilot",
+            revision=stale_revision,
         )
     )
     assert [a.bundle_digest for a in updated.assignments] == [registered.digest]
     assert sdk.get_assignments() == updated
+    with pytest.raises(Conflict) as stale:  # a change based on a table read before the last one
+        sdk.set_assignments(wire.AssignmentsUpdate(assignments=[], revision=stale_revision))
+    assert stale.value.details["current_revision"] == updated.revision
     assert sdk.evaluate("m", number).allow is True
+
+
+def test_computed_provenance_must_agree_with_the_values(
+    steward: Steward, admin: Caller, admin_api: TestClient
+) -> None:
+    number = governed(steward, admin, "m", Governed(fairness=None))
+    base = f"{API}/models/m/versions/{number}/checks"
+    values = passing_fairness()  # 200 rows, attribute sex
+    source = {"sha256": "sha256:" + "a" * 64, "rows": 200, "format": "csv", "name": "p.csv"}
+    columns = {"label": "y", "prediction": "p", "sensitive": ["sex"], "positive": "1"}
+
+    def post(provenance: dict[str, object], body_values: dict[str, object] = values) -> Any:
+        body = {"kind": "fairness", "status": "pass", "values": body_values, "provenance": provenance}
+        return admin_api.post(base, json=body)
+
+    before = db_state(steward)
+    for bad, field in [
+        ({"method": "computed", "columns": columns}, "provenance.file"),
+        ({"method": "computed", "file": {**source, "rows": 199}, "columns": columns}, "provenance.file.rows"),
+        (
+            {"method": "computed", "file": source, "columns": {**columns, "sensitive": ["age"]}},
+            "provenance.columns.sensitive",
+        ),
+        (
+            {"method": "computed", "file": source, "columns": {"sensitive": ["sex"]}},
+            "provenance.columns.label",
+        ),
+    ]:
+        response = post(bad)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"]["errors"][0]["field"] == field
+    assert post({"method": "computed", "file": {**source, "sha256": "md5:x"}}).status_code == 422
+    reserved = post({"method": "reported"}, {**values, "__provenance__": {"method": "computed"}})
+    assert reserved.status_code == 422 and "reserved" in reserved.text
+    custom = admin_api.post(
+        base, json={"kind": "drift", "status": "pass", "provenance": {"method": "computed", "file": source}}
+    )
+    assert custom.status_code == 422 and "record a drift check as reported" in custom.text
+    assert db_state(steward) == before
+
+    good = post({"method": "computed", "tool": "steward check fairness", "file": source, "columns": columns})
+    assert good.status_code == 201, good.text
+    assert good.json()["provenance"]["file"] == source
+    assert admin_api.get(base).json()["items"][0]["provenance"] == good.json()["provenance"]
+    decision = steward.gates.evaluate(admin, "m", number)
+    assert (decision.allow, decision.warnings) == (True, ())

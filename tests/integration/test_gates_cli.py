@@ -6,6 +6,7 @@ CSV or Parquet file and records values equal to fairlearn's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,11 @@ import numpy as np
 import pytest
 
 from steward.cli import main
-from steward.errors import InvalidInput, NotFound, PolicyViolation
+from steward.errors import Conflict, InvalidInput, NotFound, PolicyTestFailed, PolicyViolation
 from steward.service import Caller, Steward
 from tests.integration.gates_support import (
     Governed,
+    assign,
     builtin_data,
     bundle_files,
     governed,
@@ -90,8 +92,11 @@ def test_policy_commands(cli: Any, steward: Steward, admin: Caller, tmp_path: Pa
     folder = write_bundle(tmp_path / "lenient", bundle_files("lenient", "1.0", data=data))
     (folder / "README.md").write_text("not part of the bundle")
 
-    code, out, _ = cli("policy", "test", str(folder))
-    assert code == 1 and "failed" in out  # the copied tests expect the built-in floors
+    code, out, err = cli("policy", "test", str(folder))
+    assert code == PolicyTestFailed.exit_code == 13  # the copied tests expect the built-in floors
+    assert "FAIL" in out and "failed" in out
+    assert err.startswith("error (policy_test_failed): ")
+    assert "Rego test(s) of lenient 1.0 failed: data.steward.tests.metrics." in err
     code, out, _ = cli("policy", "test")
     assert code == 0 and "0 failed" in out
 
@@ -110,12 +115,30 @@ def test_policy_commands(cli: Any, steward: Steward, admin: Caller, tmp_path: Pa
     assert [b["name"] for b in json.loads(out)] == ["steward-builtin", "lenient"]
     code, out, _ = cli("policy", "show", "lenient", "1.0", "--files")
     assert code == 0 and "── manifest.json" in out and "README" not in out
+    # a registered candidate, by NAME@VERSION or by digest, read a page of versions at a time
+    governed(steward, admin, "n")  # passes under both bundles
+    code, out, err = cli("policy", "simulate", "lenient@1.0", "--page-size", "1")
+    assert code == 0, err
+    assert "candidate lenient 1.0" in out and "2 decision(s) evaluated, 1 would change" in out
+    assert err.splitlines() == [
+        "simulate: 1/2 version(s) read, 1 decision(s) evaluated, 1 would change",
+        "simulate: 2/2 version(s) read, 2 decision(s) evaluated, 1 would change",
+    ]
+    digest = steward.policies.get_bundle(admin, "lenient", "1.0").digest
+    code, out, err = cli("policy", "simulate", digest, "--json")
+    assert code == 0 and err == ""  # one page: no progress
+    assert [(i["model"], i["changed"]) for i in json.loads(out)["items"]] == [("m", True), ("n", False)]
+    code, _, err = cli("policy", "simulate", "no-such-folder")
+    assert code == InvalidInput.exit_code and "is not a folder, a NAME@VERSION" in err
+    assert cli("policy", "simulate", "lenient@9")[0] == NotFound.exit_code
     code, out, _ = cli("policy", "test", "--bundle", "lenient@1.0", "--json")
-    assert code == 1 and json.loads(out)["failed"] >= 1
+    assert code == 13 and json.loads(out)["failed"] >= 1
 
     assert cli("gate", "check", "m", str(number))[0] == 7
+    code, _, err = cli("policy", "assign", "high", "production", "lenient", "1.0", "--revision", "0" * 16)
+    assert code == Conflict.exit_code == 5 and "changed since revision" in err
     code, out, _ = cli("policy", "assign", "high", "production", "lenient", "1.0", "--reason", "committee")
-    assert code == 0
+    assert code == 0 and "(revision " in out
     code, out, _ = cli("policy", "assignments", "--json")
     assert [a["bundle_name"] for a in json.loads(out)["assignments"]] == ["lenient"]
     assert cli("gate", "check", "m", str(number))[0] == 0
@@ -138,7 +161,7 @@ def test_a_rule_that_errors_makes_gate_check_deny(cli: Any, steward: Steward, ad
     steward.policies.register(
         admin, bundle_files("acme", "1", extra={"acme/ratio.rego": DIVIDING_RULE, "gates.rego": WIRED_GATES})
     )
-    steward.policies.set_assignments(admin, [AssignmentSpec("*", "*", "acme", "1")])
+    assign(steward, admin, [AssignmentSpec("*", "*", "acme", "1")])
     number = governed(steward, admin, "m", Governed(version={"parameters": {"divisor": "0"}}))
     code, out, _ = cli("gate", "check", "m", str(number))
     assert code == 7
@@ -192,6 +215,25 @@ def test_fairness_check_from_a_file_equals_fairlearn(
     assert code == 0, err
     result = json.loads(out)
     assert result["kind"] == "fairness" and result["status"] == "fail"
+    # what it was computed from: the file's digest and rows, and the columns read
+    provenance = result["provenance"]
+    assert provenance["method"] == "computed" and provenance["tool"].endswith("check fairness")
+    assert provenance["file"] == {
+        "sha256": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
+        "rows": len(columns["y"]),
+        "format": suffix.removeprefix("."),
+        "name": path.name,
+    }
+    assert provenance["columns"] == {
+        "label": "y",
+        "prediction": "p",
+        "sensitive": ["sex", "age_band"],
+        "positive": "1",
+    }
+    fairness_input = next(
+        c for c in steward.gates.gate_input(admin, "m", number)["checks"] if c["kind"] == "fairness"
+    )
+    assert fairness_input["provenance"] == provenance
     for attribute in ("sex", "age_band"):
         frame = MetricFrame(
             metrics={
@@ -211,6 +253,7 @@ def test_fairness_check_from_a_file_equals_fairlearn(
             assert abs(ours["metrics"][metric]["ratio"] - ratio) <= TOLERANCE
     decision = steward.gates.evaluate(admin, "m", number)
     assert "fairness.disparity_ratio" in {f["rule"] for f in decision.denies}
+    assert "fairness.reported" not in {f["rule"] for f in decision.warnings}  # computed, not reported
 
     code, out, _ = cli(
         "check",
@@ -227,6 +270,7 @@ def test_fairness_check_from_a_file_equals_fairlearn(
         "sex",
     )
     assert code == 0 and "selection_rate ratio" in out and "FAIL" in out
+    assert f"computed from {path.name} ({len(columns['y'])} rows, sha256:" in out
     code, _, err = cli(
         "check",
         "fairness",
@@ -280,6 +324,11 @@ def test_data_quality_documentation_and_lineage_checks(
     assert code == 0, err
     assert "data_quality check of m-applications@2024-06: FAIL" in out
     assert "outside [18, 65]" in out
+    assert "computed from applications.csv (3 rows, sha256:" in out
+    [quality] = steward.checks.list_dataset(admin, "m-applications", "2024-06").items
+    assert quality.provenance.file is not None
+    assert quality.provenance.file.sha256 == "sha256:" + hashlib.sha256(data.read_bytes()).hexdigest()
+    assert quality.provenance.columns == {"columns": ["age", "income", "region"]}
     decision = steward.gates.evaluate(admin, "m", number)
     assert ("data_quality.failed", "fail") in {(f["rule"], f["measured"]) for f in decision.denies}
 

@@ -10,12 +10,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from steward import wire
-from steward.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound
-from steward.policy import PolicyBundle
-from steward.service import AssignmentSpec, Caller, Steward
+from steward.domain import RegisteredBundle
+from steward.errors import AlreadyExists, Conflict, IntegrityError, InvalidInput, NotFound
+from steward.policy import ENGINE_NAMES, REQUIRED_DATA, PolicyBundle
+from steward.service import AssignmentSpec, Caller, GateService, PolicyService, SimulationProgress, Steward
 from tests.integration.gates_support import (
     BUILTIN,
     Governed,
+    assign,
     builtin_data,
     bundle_files,
     governed,
@@ -139,6 +141,7 @@ def test_assignments_pick_the_most_specific_bundle_and_are_audited(
             },
         ],
         "reason": "model risk committee 2024-07",
+        "revision": admin_api.get(f"{API}/policy/assignments").json()["revision"],
     }
     put = admin_api.put(f"{API}/policy/assignments", json=table)
     assert put.status_code == 200, put.text
@@ -155,11 +158,14 @@ def test_assignments_pick_the_most_specific_bundle_and_are_audited(
 
     events = steward.audit.list_events(admin, _where("policy_assignment.changed")).items
     assert len(events) == 1 and events[0].reason == "model risk committee 2024-07"
-    assert events[0].before == {"assignments": []}
+    assert events[0].before == {"assignments": [], "revision": table["revision"]}
+    assert events[0].after is not None and events[0].after["revision"] == put.json()["revision"]
     assert events[0].after is not None
     assert [a["bundle"] for a in events[0].after["assignments"]] == ["strict", "lenient"]
 
-    cleared = steward.policies.set_assignments(admin, [], "back to the defaults")
+    cleared = steward.policies.set_assignments(
+        admin, [], "back to the defaults", revision=put.json()["revision"]
+    )
     assert cleared.assignments == ()
     assert steward.gates.evaluate(admin, "m", number).bundle_name == "steward-builtin"
 
@@ -176,7 +182,8 @@ def test_bad_assignments_are_refused(
     admin_api: TestClient, row: dict[str, str], error: str, status: int
 ) -> None:
     full = {"bundle_name": "steward-builtin", "bundle_version": BUILTIN.version, **row}
-    response = admin_api.put(f"{API}/policy/assignments", json={"assignments": [full]})
+    revision = admin_api.get(f"{API}/policy/assignments").json()["revision"]
+    response = admin_api.put(f"{API}/policy/assignments", json={"assignments": [full], "revision": revision})
     assert response.status_code == status, response.text
     assert error in response.text
 
@@ -184,7 +191,43 @@ def test_bad_assignments_are_refused(
 def test_an_assignment_twice_is_refused(steward: Steward, admin: Caller) -> None:
     spec = AssignmentSpec("high", "production", "steward-builtin", BUILTIN.version)
     with pytest.raises(InvalidInput, match="assigned twice"):
-        steward.policies.set_assignments(admin, [spec, spec])
+        assign(steward, admin, [spec, spec])
+
+
+def test_a_stale_assignment_revision_is_a_conflict(
+    steward: Steward, admin: Caller, admin_api: TestClient
+) -> None:
+    steward.policies.register(admin, bundle_files("lenient", "1", data=_floors(0.75, 0.7)))
+    steward.policies.register(admin, bundle_files("strict", "1", data=_floors(0.95, 0.9)))
+    read = admin_api.get(f"{API}/policy/assignments")
+    seen = read.json()["revision"]
+    assert read.headers["ETag"] == f'"{seen}"'
+    assert seen == steward.policies.assignments(admin).revision
+    # two administrators read the same table; the first change wins ...
+    first = steward.policies.set_assignments(
+        admin, [AssignmentSpec("high", "*", "lenient", "1")], "pilot", revision=seen
+    )
+    assert first.revision != seen
+    # ... and the second, based on what it read before, is refused over REST, leaving all as it was
+    before = db_state(steward)
+    row = {"risk_tier": "*", "environment": "*", "bundle_name": "strict", "bundle_version": "1"}
+    stale = admin_api.put(f"{API}/policy/assignments", json={"assignments": [row], "revision": seen})
+    assert stale.status_code == 409, stale.text
+    error = stale.json()["error"]
+    assert error["code"] == "conflict" and "read them again" in error["message"]
+    assert error["details"] == {"expected_revision": seen, "current_revision": first.revision}
+    assert db_state(steward) == before
+    with pytest.raises(Conflict):
+        steward.policies.set_assignments(admin, [], revision=seen)
+    missing = admin_api.put(f"{API}/policy/assignments", json={"assignments": [row]})
+    assert missing.status_code == 422 and "revision" in missing.text
+    # read again, and the change goes through
+    again = admin_api.put(
+        f"{API}/policy/assignments", json={"assignments": [row], "revision": first.revision}
+    )
+    assert again.status_code == 200, again.text
+    assert [a["bundle_name"] for a in again.json()["assignments"]] == ["strict"]
+    assert again.json()["revision"] not in (seen, first.revision)
 
 
 def test_approved_sources_come_from_the_assigned_bundle(steward: Steward, admin: Caller) -> None:
@@ -192,7 +235,7 @@ def test_approved_sources_come_from_the_assigned_bundle(steward: Steward, admin:
     data = builtin_data()
     data["gates"]["lineage"]["approved_sources"] = ["warehouse", "crm"]
     steward.policies.register(admin, bundle_files("sourced", "1", data=data))
-    steward.policies.set_assignments(admin, [AssignmentSpec("*", "*", "sourced", "1")])
+    assign(steward, admin, [AssignmentSpec("*", "*", "sourced", "1")])
     decision = steward.gates.evaluate(admin, "m", number)
     assert [(f["rule"], f["measured"], f["required"]) for f in decision.denies] == [
         ("lineage.dataset_source", "scraped-web", ["warehouse", "crm"])
@@ -225,9 +268,9 @@ def test_a_decision_replays_to_the_same_answer(
 def test_a_registered_bundle_replays_after_the_assignment_changes(steward: Steward, admin: Caller) -> None:
     number = governed(steward, admin, "m")
     steward.policies.register(admin, bundle_files("strict", "1", data=_floors(0.95, 0.9)))
-    steward.policies.set_assignments(admin, [AssignmentSpec("*", "*", "strict", "1")])
+    assign(steward, admin, [AssignmentSpec("*", "*", "strict", "1")])
     decision = steward.gates.evaluate(admin, "m", number)
-    steward.policies.set_assignments(admin, [])
+    assign(steward, admin, [])
     fresh = Steward(steward.store)  # a new process: no compiled bundle, no cache
     replay = fresh.gates.replay(admin, "m", number, decision.id)
     assert replay.same and replay.replayed.bundle_name == "strict" and not replay.replayed.allow
@@ -282,7 +325,7 @@ def test_a_bundle_that_does_not_parse_names_file_and_line(
 def test_a_rule_that_errors_never_allows(steward: Steward, admin: Caller, admin_api: TestClient) -> None:
     files = bundle_files("acme", "1", extra={"acme/ratio.rego": DIVIDING_RULE, "gates.rego": WIRED_GATES})
     steward.policies.register(admin, files)
-    steward.policies.set_assignments(admin, [AssignmentSpec("high", "*", "acme", "1")])
+    assign(steward, admin, [AssignmentSpec("high", "*", "acme", "1")])
     fine = governed(steward, admin, "fine")
     assert steward.gates.evaluate(admin, "fine", fine).allow is True  # the rule is undefined there
     number = governed(steward, admin, "m", Governed(version={"parameters": {"divisor": "0"}}))
@@ -298,28 +341,73 @@ def test_a_rule_that_errors_never_allows(steward: Steward, admin: Caller, admin_
     assert steward.gates.replay(admin, "m", number, decision.id).same  # it fails the same way again
 
 
-def test_a_missing_data_key_never_allows(steward: Steward, admin: Caller, admin_api: TestClient) -> None:
+def _without(data: dict[str, Any], path: str) -> dict[str, Any]:
+    *parents, last = path.split(".")
+    parent = data
+    for key in parents:
+        parent = parent[key]
+    del parent[last]
+    return data
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_a_missing_data_key_never_allows(
+    steward: Steward, admin: Caller, admin_api: TestClient, engine: str
+) -> None:
+    policies = PolicyService(steward.store, steward.bus, steward.clock, engine, steward.workflow)
+    gates = GateService(steward.store, steward.bus, steward.clock, policies, steward.workflow)
     number = governed(steward, admin, "m")
-    # without the environment profiles the decision itself is undefined: refused at registration
-    data = builtin_data()
-    del data["gates"]["environments"]
-    with pytest.raises(InvalidInput, match=r"data\.steward\.gates\.decision is undefined"):
-        steward.policies.register(admin, bundle_files("noprofiles", "1", data=data))
-    # ... and a candidate that lacks it denies everything in a simulation (fail closed)
-    simulated = steward.policies.simulate_files(admin, bundle_files("noprofiles", "1", data=data))
-    assert [i.candidate.denies[0].rule for i in simulated.items] == ["policy.error"]
-    assert "undefined" in simulated.items[0].candidate.denies[0].message
-    # without the metric floors the metrics rule denies every tier rather than checking nothing
-    data = builtin_data()
-    del data["gates"]["metric_floors"]
-    steward.policies.register(admin, bundle_files("nofloors", "1", data=data))
-    steward.policies.set_assignments(admin, [AssignmentSpec("*", "*", "nofloors", "1")])
-    decision = steward.gates.evaluate(admin, "m", number)
-    assert [(f["rule"], f["measured"], f["required"]) for f in decision.denies] == [
-        ("metrics.risk_tier", "high", [])
-    ]
+    for key in REQUIRED_DATA:  # every key a built-in family reads, the separation rules' too
+        files = bundle_files("lacking", "1", data=_without(builtin_data(), key.path))
+        # registration refuses the bundle, naming the key ...
+        with pytest.raises(InvalidInput) as caught:
+            policies.register(admin, files)
+        assert str(caught.value).startswith(f"policy bundle: data.json: {key.path} is missing; ")
+        assert caught.value.details["errors"][0]["key"] == key.path
+        if not key.package.startswith("steward.gates"):
+            continue
+        # ... and a candidate that lacks it denies in a simulation (fail closed), naming it too
+        [item] = policies.simulate_files(admin, files, ["production", "staging"]).items[:1]
+        family = key.package.rsplit(".", 1)[-1]
+        named = f"data.{key.path}" + (".default" if family == "gates" else "")
+        assert (item.current.allow, item.candidate.allow) == (True, False)
+        assert [(f.rule, f.required) for f in item.added_denies] == [(f"{family}.config_missing", named)]
+        assert named in item.added_denies[0].message
+    refused = admin_api.post(
+        f"{API}/policy/bundles",
+        json={"files": bundle_files("nofloors", "1", data=_without(builtin_data(), "gates.metric_floors"))},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["errors"][0]["key"] == "gates.metric_floors"
+    assert admin_api.get(f"{API}/policy/bundles").json()[1:] == []
+
+    # a bundle stored before registration checked its data still denies rather than allows
+    data = _without(_without(builtin_data(), "gates.fairness.min_ratio"), "gates.lineage")
+    old = PolicyBundle.from_files(bundle_files("old", "1", data=data))
+    with steward.store.write() as tx:
+        tx.gates.insert_bundle(
+            RegisteredBundle(
+                name=old.name,
+                version=old.version,
+                digest=old.digest,
+                files={p: c.decode() for p, c in old.files.items()},
+                registered_by="root",
+                registered_at=steward.clock(),
+            )
+        )
+    policies.set_assignments(
+        admin, [AssignmentSpec("*", "*", "old", "1")], revision=policies.assignments(admin).revision
+    )
+    for target in ("production", "staging"):
+        decision = gates.evaluate(admin, "m", number, target)
+        assert decision.allow is False
+        assert [(f["rule"], f["required"]) for f in decision.denies] == [
+            ("fairness.config_missing", "data.gates.fairness.min_ratio"),
+            ("lineage.config_missing", "data.gates.lineage.approved_sources"),
+        ]
     over_rest = admin_api.post(f"{API}/models/m/versions/{number}/evaluations", json={}).json()
-    assert over_rest["allow"] is False and over_rest["denies"][0]["rule"] == "metrics.risk_tier"
+    assert over_rest["allow"] is False
+    assert {f["rule"] for f in over_rest["denies"]} == {"fairness.config_missing", "lineage.config_missing"}
 
 
 def test_unknown_records_are_not_found(steward: Steward, admin: Caller) -> None:
@@ -388,3 +476,45 @@ def test_simulate_reports_the_decisions_that_would_change(
         f"{API}/policy/simulate", json={"files": candidate, "bundle": {"name": "tuned", "version": "2"}}
     )
     assert both.status_code == 422
+
+
+def test_simulate_pages_through_the_versions(steward: Steward, admin: Caller, admin_api: TestClient) -> None:
+    for name in ("a", "b", "c", "d", "e"):
+        governed(steward, admin, name, Governed(version={"metrics": {"accuracy": 0.78, "auc": 0.87}}))
+    live = governed(steward, admin, "f")
+    steward.registry.record_deployment(
+        admin, "f", wire.DeploymentCreate(version=live, environment="staging", target="ep")
+    )
+    candidate = bundle_files("tuned", "2", data=_floors(0.75, 0.7))
+    whole = steward.policies.simulate_files(admin, candidate, ["production"])
+    seen: list[SimulationProgress] = []
+    paged = steward.policies.simulate_files(
+        admin, candidate, ["production"], page_size=2, progress=seen.append
+    )
+    assert [(i.model, i.environment, i.reason, i.changed) for i in paged.items] == [
+        (i.model, i.environment, i.reason, i.changed) for i in whole.items
+    ]
+    # f is awaiting review for production and deployed in staging: two decisions for one version
+    assert [(i.model, i.environment) for i in paged.items][-2:] == [("f", "production"), ("f", "staging")]
+    assert (paged.evaluated, paged.would_change) == (7, 5)
+    assert [(p.versions, p.total, p.evaluated, p.pages) for p in seen] == [
+        (2, 6, 2, 1),
+        (4, 6, 4, 2),
+        (6, 6, 7, 3),
+    ]
+    assert seen[-1].would_change == 5
+    changed = steward.policies.simulate_files(admin, candidate, ["production"], changed_only=True)
+    assert (changed.evaluated, changed.would_change, len(changed.items)) == (7, 5, 5)
+    with pytest.raises(InvalidInput, match="page_size"):
+        steward.policies.simulate_files(admin, candidate, page_size=0)
+
+    # a registered candidate by its digest, over REST, with only the changes listed
+    registered = steward.policies.register(admin, candidate)
+    body = admin_api.post(
+        f"{API}/policy/simulate", json={"digest": registered.digest, "changed_only": True}
+    ).json()
+    assert (body["candidate"]["digest"], body["evaluated"], body["would_change"]) == (registered.digest, 7, 5)
+    assert len(body["items"]) == 5 and all(i["changed"] for i in body["items"])
+    unknown = admin_api.post(f"{API}/policy/simulate", json={"digest": "sha256:" + "0" * 64})
+    assert unknown.status_code == 404
+    assert admin_api.post(f"{API}/policy/simulate", json={}).status_code == 422

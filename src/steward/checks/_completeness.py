@@ -1,6 +1,6 @@
 """Documentation and lineage completeness of a model version, read from the policy input document.
 
-Both checks read the document of ``docs/reference/policy-input.md`` (schema version 1) and apply
+Both checks read the document of ``docs/reference/policy-input.md`` (schema version 2) and apply
 the same definitions as the built-in policies, so a version whose checks pass also passes those
 rules with the built-in data. Absent keys count as missing, they never raise.
 """

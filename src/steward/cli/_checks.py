@@ -2,8 +2,9 @@
 
 Fairness and data quality are measured here, from a CSV or Parquet file, with
 :mod:`steward.checks`; the measured values are recorded on the version (or dataset version),
-locally or on the server. Documentation and lineage completeness are computed by Steward from the
-record itself.
+locally or on the server, as ``computed``, with the file's SHA-256, its row count and the columns
+read, so that anyone with the file can compute them again. Documentation and lineage completeness
+are computed by Steward from the record itself.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from steward import wire
+from steward import __version__, wire
 from steward.checks import (
     DEFAULT_MAX_EQUALIZED_ODDS_DIFFERENCE,
     DEFAULT_MIN_RATIO,
@@ -25,7 +26,14 @@ from steward.checks import (
     fairness_check,
 )
 from steward.cli._app import app, state_of
-from steward.cli._files import groups, positive_label, read_expectations, read_table
+from steward.cli._files import (
+    file_digest,
+    groups,
+    positive_label,
+    read_expectations,
+    read_table,
+    table_format,
+)
 from steward.cli._gate_ops import GateOps
 from steward.cli._output import emit_json, out, table
 from steward.errors import InvalidInput
@@ -43,9 +51,25 @@ def _ops(ctx: typer.Context) -> GateOps:
     return GateOps(state_of(ctx).backend())
 
 
-def _spec(outcome: CheckOutcome) -> wire.CheckCreate:
+def _spec(outcome: CheckOutcome, provenance: wire.CheckProvenanceIn) -> wire.CheckCreate:
     return wire.CheckCreate(
-        kind=outcome.kind, status=outcome.status, values=dict(outcome.values), messages=list(outcome.messages)
+        kind=outcome.kind,
+        status=outcome.status,
+        values=dict(outcome.values),
+        messages=list(outcome.messages),
+        provenance=provenance,
+    )
+
+
+def _computed_from(command: str, data: Path, rows: int, columns: dict[str, Any]) -> wire.CheckProvenanceIn:
+    """The provenance of a check this command computed from ``data`` (read through ``columns``)."""
+    return wire.CheckProvenanceIn(
+        method="computed",
+        tool=f"steward {__version__} check {command}",
+        file=wire.SourceFileIn(
+            sha256=file_digest(data), rows=rows, format=table_format(data), name=data.name
+        ),
+        columns=columns,
     )
 
 
@@ -85,7 +109,7 @@ def check_fairness(
     and differences across groups, and the equalised-odds difference. The policies apply their own
     thresholds to these values; --min-ratio and --max-eod set the check's own pass/fail.
     """
-    attributes = [name.strip() for name in sensitive.split(",") if name.strip()]
+    attributes = list(dict.fromkeys(name.strip() for name in sensitive.split(",") if name.strip()))
     if not attributes:
         raise InvalidInput.field("--sensitive", "required", "name at least one protected attribute column")
     columns = read_table(data, [label, prediction, *attributes])
@@ -97,7 +121,9 @@ def check_fairness(
         max_equalized_odds_difference=max_eod,
         pos_label=positive_label(positive, columns[label]),
     )
-    result = _ops(ctx).record_check(model, version, _spec(outcome))
+    mapping = {"label": label, "prediction": prediction, "sensitive": attributes, "positive": positive}
+    provenance = _computed_from("fairness", data, int(columns[label].shape[0]), mapping)
+    result = _ops(ctx).record_check(model, version, _spec(outcome, provenance))
     if as_json:
         emit_json(result)
         return
@@ -116,6 +142,13 @@ def check_fairness(
         ratios = ", ".join(f"{m} ratio {attribute['metrics'][m]['ratio']:.4f}" for m in RATE_METRICS)
         out.print(f"  {ratios}; equalised-odds difference {attribute['equalized_odds_difference']:.4f}")
     _summary(result, f"{model} v{version}")
+    _source(result)
+
+
+def _source(result: wire.CheckResultOut) -> None:
+    file = result.provenance.file
+    if file is not None:
+        out.print(f"  computed from {escape(file.name)} ({file.rows} rows, {file.sha256})")
 
 
 def _rate(metric: str) -> Any:
@@ -143,8 +176,12 @@ def check_data_quality(
     allowed_values. Every model version that uses the dataset version sees the result.
     """
     rules = expectations_from_dicts(read_expectations(expectations))
-    outcome = data_quality_check(read_table(data), rules)
-    result = _ops(ctx).record_dataset_check(dataset, version, _spec(outcome))
+    table_columns = read_table(data)
+    outcome = data_quality_check(table_columns, rules)
+    provenance = _computed_from(
+        "data-quality", data, int(outcome.values["rows"]), {"columns": sorted(table_columns)}
+    )
+    result = _ops(ctx).record_dataset_check(dataset, version, _spec(outcome, provenance))
     if as_json:
         emit_json(result)
         return
@@ -159,6 +196,7 @@ def check_data_quality(
         ],
     )
     _summary(result, f"{dataset}@{version}")
+    _source(result)
 
 
 def _computed(ctx: typer.Context, kind: str, model: str, version: int, as_json: bool) -> None:
@@ -204,6 +242,7 @@ def check_list(
             ("time", lambda c: f"{c.created_at:%Y-%m-%d %H:%M:%S}"),
             ("kind", lambda c: c.kind),
             ("status", lambda c: c.status),
+            ("provenance", lambda c: c.provenance.method),
             ("failures", lambda c: len(c.messages)),
             ("by", lambda c: c.created_by),
         ],

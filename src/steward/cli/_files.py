@@ -5,6 +5,7 @@ The policy and checks packages never touch a file; the CLI reads here and hands 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,16 +50,34 @@ def bundle_text(files: dict[str, bytes]) -> dict[str, str]:
     return text
 
 
-def read_table(path: Path, columns: Sequence[str] | None = None) -> dict[str, npt.NDArray[Any]]:
-    """Columns of a CSV or Parquet file as numpy arrays (all of them, or ``columns``).
-
-    Nulls become ``NaN`` in numeric columns and ``None`` in text columns.
-    """
+def table_format(path: Path) -> str:
+    """``csv`` or ``parquet``, by the file's suffix (anything else is refused)."""
     kind = TABLE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InvalidInput.field(
             "--data", "format", f"{path.name}: use a .csv or .parquet file (got {path.suffix or 'no suffix'})"
         )
+    return kind
+
+
+def file_digest(path: Path) -> str:
+    """``sha256:`` + the SHA-256 of the file's bytes, read in chunks (what ``sha256sum`` prints)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InvalidInput.field("--data", "read", f"cannot read {path.name}: {exc}") from exc
+    return "sha256:" + digest.hexdigest()
+
+
+def read_table(path: Path, columns: Sequence[str] | None = None) -> dict[str, npt.NDArray[Any]]:
+    """Columns of a CSV or Parquet file as numpy arrays (all of them, or ``columns``).
+
+    Nulls become ``NaN`` in numeric columns and ``None`` in text columns.
+    """
+    kind = table_format(path)
     if not path.is_file():
         raise InvalidInput.field("--data", "file", f"{path} does not exist")
     import pyarrow as pa  # type: ignore[import-untyped]

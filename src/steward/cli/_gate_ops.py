@@ -5,14 +5,16 @@ Both ways answer with the API's response schemas, so the commands print the same
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from steward import wire
 from steward.cli._backend import Backend, LocalBackend, RemoteBackend
 from steward.cli._files import bundle_text
 from steward.domain import CheckResult, Page
-from steward.service import AssignmentSpec
+from steward.service import AssignmentSpec, SimulationProgress
+
+Progress = Callable[[SimulationProgress], None]
 
 
 def _checks(page: Page[CheckResult]) -> wire.Page[wire.CheckResultOut]:
@@ -56,7 +58,14 @@ class GateOps:
     def record_check(self, model: str, version: int, spec: wire.CheckCreate) -> wire.CheckResultOut:
         if self.local:
             result = self.local.steward.checks.record(
-                self.local.caller, model, version, spec.kind, spec.status, spec.values, spec.messages
+                self.local.caller,
+                model,
+                version,
+                spec.kind,
+                spec.status,
+                spec.values,
+                spec.messages,
+                wire.provenance_of(spec.provenance),
             )
             return wire.CheckResultOut.model_validate(result)
         return self.remote.record_check(model, version, spec)
@@ -64,7 +73,14 @@ class GateOps:
     def record_dataset_check(self, dataset: str, version: str, spec: wire.CheckCreate) -> wire.CheckResultOut:
         if self.local:
             result = self.local.steward.checks.record_dataset(
-                self.local.caller, dataset, version, spec.kind, spec.status, spec.values, spec.messages
+                self.local.caller,
+                dataset,
+                version,
+                spec.kind,
+                spec.status,
+                spec.values,
+                spec.messages,
+                wire.provenance_of(spec.provenance),
             )
             return wire.CheckResultOut.model_validate(result)
         return self.remote.record_dataset_check(dataset, version, spec)
@@ -107,11 +123,27 @@ class GateOps:
             )
         return self.remote.test_bundle(name, version)
 
-    def simulate(self, files: Mapping[str, bytes], environments: Sequence[str]) -> wire.SimulationOut:
+    def simulate(
+        self, spec: wire.SimulationCreate, page_size: int, progress: Progress | None = None
+    ) -> wire.SimulationOut:
+        """Simulate the candidate ``spec`` names; locally ``page_size`` versions per read
+        transaction with ``progress`` after each page, on a server as the server pages."""
         if self.local:
-            result = self.local.steward.policies.simulate_files(self.local.caller, files, environments)
+            policies, caller = self.local.steward.policies, self.local.caller
+            options: dict[str, Any] = {
+                "page_size": page_size,
+                "changed_only": spec.changed_only,
+                "progress": progress,
+            }
+            if spec.bundle is not None:
+                result = policies.simulate_registered(
+                    caller, spec.bundle.name, spec.bundle.version, spec.environments, **options
+                )
+            elif spec.digest is not None:
+                result = policies.simulate_digest(caller, spec.digest, spec.environments, **options)
+            else:
+                result = policies.simulate_files(caller, spec.files or {}, spec.environments, **options)
             return wire.SimulationOut.model_validate(result)
-        spec = wire.SimulationCreate(files=bundle_text(dict(files)), environments=list(environments))
         return self.remote.simulate(spec)
 
     def assignments(self) -> wire.AssignmentsOut:
@@ -127,6 +159,8 @@ class GateOps:
                 AssignmentSpec(a.risk_tier, a.environment, a.bundle_name, a.bundle_version)
                 for a in spec.assignments
             ]
-            result = self.local.steward.policies.set_assignments(self.local.caller, specs, spec.reason)
+            result = self.local.steward.policies.set_assignments(
+                self.local.caller, specs, spec.reason, revision=spec.revision
+            )
             return wire.AssignmentsOut.model_validate(result)
         return self.remote.set_assignments(spec)

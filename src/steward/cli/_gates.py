@@ -77,7 +77,7 @@ def gate_check(
 
 @gate_app.command("input")
 def gate_input(ctx: typer.Context, model: str, version: int, target: Target = "production") -> None:
-    """Print the policy input document (JSON, schema version 1) MODEL VERSION is evaluated on."""
+    """Print the policy input document (JSON, schema version 2) MODEL VERSION is evaluated on."""
     document = _ops(ctx).gate_input(model, version, target)
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from steward import wire
 from steward.cli._app import app, state_of
-from steward.cli._files import read_bundle
+from steward.cli._files import bundle_text, read_bundle
 from steward.cli._gate_ops import GateOps
-from steward.cli._output import emit_json, out, record, table
-from steward.errors import InvalidInput
+from steward.cli._output import emit_json, err, out, record, table
+from steward.domain import DIGEST_PATTERN
+from steward.errors import InvalidInput, PolicyTestFailed
 from steward.policy import PolicyBundle, create_engine, validate_bundle
+from steward.service import SIMULATION_PAGE, SimulationProgress
 
 policy_app = typer.Typer(
     help="Policy bundles: register, test, assign, and simulate before switching on.", no_args_is_help=True
@@ -26,7 +29,6 @@ Folder = Annotated[
     Path,
     typer.Argument(help="A bundle folder: manifest.json, data.json and *.rego files.", show_default=False),
 ]
-TESTS_FAILED = 1
 
 
 def _ops(ctx: typer.Context) -> GateOps:
@@ -120,7 +122,8 @@ def policy_test(
     """Run a bundle's Rego unit tests (rules named test_* in *_test.rego files).
 
     FOLDER is tested here, without a database or server; --bundle runs a registered bundle's tests
-    where it is stored; with neither, the built-in bundle's. Exits 1 when a test fails.
+    where it is stored; with neither, the built-in bundle's. Exits 13 (policy_test_failed) when
+    a test fails, after printing every result.
     """
     if folder is not None and bundle is not None:
         raise InvalidInput.field("--bundle", "exclusive", "give a FOLDER or --bundle, not both")
@@ -142,7 +145,13 @@ def policy_test(
             f"{report.bundle.name} {report.bundle.version}: {report.passed} passed, {report.failed} failed"
         )
     if report.failed:
-        raise typer.Exit(TESTS_FAILED)
+        failed = [f"data.{r.package}.{r.name}" for r in report.results if not r.passed]
+        raise PolicyTestFailed(
+            f"{report.failed} of {report.passed + report.failed} Rego test(s) of "
+            f"{report.bundle.name} {report.bundle.version} failed: {', '.join(failed[:5])}"
+            + (f" and {len(failed) - 5} more" if len(failed) > 5 else ""),
+            {"bundle": report.bundle.model_dump(), "failed": failed},
+        )
 
 
 def _test_here(folder: Path | None) -> wire.PolicyTestReportOut:
@@ -164,7 +173,14 @@ def _test_here(folder: Path | None) -> wire.PolicyTestReportOut:
 @policy_app.command("simulate")
 def policy_simulate(
     ctx: typer.Context,
-    folder: Folder,
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="The candidate: a bundle folder, a registered bundle as NAME@VERSION, or its digest "
+            "(sha256:...).",
+            show_default=False,
+        ),
+    ],
     environment: Annotated[
         list[str] | None,
         typer.Option(
@@ -176,19 +192,37 @@ def policy_simulate(
     show_all: Annotated[
         bool, typer.Option("--all", help="List every version evaluated, not only changes.")
     ] = False,
+    page_size: Annotated[
+        int,
+        typer.Option(
+            help="Versions read per transaction (on the database; a server uses its own).", min=1, max=10_000
+        ),
+    ] = SIMULATION_PAGE,
     as_json: Json = False,
 ) -> None:
-    """Evaluate the bundle in FOLDER, before switching it on, against every version deployed now
-    and every version awaiting review or deployment, and list the decisions that would change."""
-    report = _ops(ctx).simulate(read_bundle(folder), environment or ["production"])
+    """Evaluate the candidate BUNDLE, before switching it on, against every version deployed now
+    and every version awaiting review or deployment, and list the decisions that would change.
+
+    The versions are read a page at a time (--page-size), each page in its own transaction; a run
+    of more than one page prints its progress on stderr.
+    """
+    spec = wire.parse(
+        wire.SimulationCreate,
+        {
+            **_candidate(bundle),
+            "environments": environment or ["production"],
+            "changed_only": not (show_all or as_json),
+        },
+    )
+    report = _ops(ctx).simulate(spec, page_size, _progress)
     if as_json:
         emit_json(report)
         return
-    shown = report.items if show_all else [i for i in report.items if i.changed]
     out.print(
         f"candidate {report.candidate.name} {report.candidate.version} ({report.candidate.digest[:19]}…): "
         f"{report.evaluated} decision(s) evaluated, {report.would_change} would change"
     )
+    shown = report.items if show_all else [i for i in report.items if i.changed]
     if not shown:
         return
     table(
@@ -203,6 +237,37 @@ def policy_simulate(
             ("new denials", lambda i: ", ".join(sorted({f.rule for f in i.added_denies})) or "-"),
             ("lifted denials", lambda i: ", ".join(sorted({f.rule for f in i.removed_denies})) or "-"),
         ],
+    )
+
+
+_DIGEST = re.compile(DIGEST_PATTERN)
+
+
+def _candidate(bundle: str) -> dict[str, Any]:
+    """The candidate of ``policy simulate``: a folder if there is one by that name, else a
+    digest, else NAME@VERSION."""
+    folder = Path(bundle)
+    if folder.is_dir():
+        return {"files": bundle_text(read_bundle(folder))}
+    if _DIGEST.match(bundle):
+        return {"digest": bundle}
+    name, sep, version = bundle.partition("@")
+    if sep and name and version:
+        return {"bundle": {"name": name, "version": version}}
+    raise InvalidInput.field(
+        "bundle",
+        "candidate",
+        f"{bundle!r} is not a folder, a NAME@VERSION or a sha256:<64 hex digits> bundle digest",
+    )
+
+
+def _progress(done: SimulationProgress) -> None:
+    """A line on stderr after each page, once a run needs more than one page."""
+    if done.pages == 1 and done.versions >= done.total:
+        return
+    err.print(
+        f"simulate: {done.versions}/{done.total} version(s) read, {done.evaluated} decision(s) "
+        f"evaluated, {done.would_change} would change"
     )
 
 
@@ -227,11 +292,20 @@ def policy_assignments(ctx: typer.Context, as_json: Json = False) -> None:
         ],
     )
     out.print(f"elsewhere: {current.default.name} {current.default.version} (built-in)")
+    out.print(f"revision {current.revision}")
 
 
 Tier = Annotated[str, typer.Argument(help="high, medium, low, or * for any tier.", show_default=False)]
 Environment = Annotated[str, typer.Argument(help="An environment, or * for any.", show_default=False)]
 Reason = Annotated[str, typer.Option(help="Why (recorded in the audit trail).")]
+Revision = Annotated[
+    str | None,
+    typer.Option(
+        help="The revision of the assignments you read (default: the one read now); a stale one is "
+        "refused (exit 5, conflict).",
+        show_default=False,
+    ),
+]
 
 
 @policy_app.command("assign")
@@ -242,30 +316,39 @@ def policy_assign(
     name: str,
     version: str,
     reason: Reason = "",
+    revision: Revision = None,
     as_json: Json = False,
 ) -> None:
-    """Apply bundle NAME VERSION to risk tier TIER in ENVIRONMENT (replacing what applied there)."""
+    """Apply bundle NAME VERSION to risk tier TIER in ENVIRONMENT (replacing what applied there).
+
+    The table is changed only if no one changed it since it was read (or since --revision).
+    """
     ops = _ops(ctx)
-    rows = [
-        _row(a) for a in ops.assignments().assignments if (a.risk_tier, a.environment) != (tier, environment)
-    ]
+    current = ops.assignments()
+    rows = [_row(a) for a in current.assignments if (a.risk_tier, a.environment) != (tier, environment)]
     rows.append(
         {"risk_tier": tier, "environment": environment, "bundle_name": name, "bundle_version": version}
     )
-    _update(ops, rows, reason, as_json)
+    _update(ops, rows, reason, revision or current.revision, as_json)
 
 
 @policy_app.command("unassign")
 def policy_unassign(
-    ctx: typer.Context, tier: Tier, environment: Environment, reason: Reason = "", as_json: Json = False
+    ctx: typer.Context,
+    tier: Tier,
+    environment: Environment,
+    reason: Reason = "",
+    revision: Revision = None,
+    as_json: Json = False,
 ) -> None:
     """Remove the assignment of TIER in ENVIRONMENT (a less specific one, or the built-in, applies)."""
     ops = _ops(ctx)
-    current = ops.assignments().assignments
+    table = ops.assignments()
+    current = table.assignments
     rows = [_row(a) for a in current if (a.risk_tier, a.environment) != (tier, environment)]
     if len(rows) == len(current):
         raise InvalidInput.field("tier", "assigned", f"nothing is assigned to {tier!r} in {environment!r}")
-    _update(ops, rows, reason, as_json)
+    _update(ops, rows, reason, revision or table.revision, as_json)
 
 
 def _row(item: wire.AssignmentOut) -> dict[str, str]:
@@ -277,10 +360,13 @@ def _row(item: wire.AssignmentOut) -> dict[str, str]:
     }
 
 
-def _update(ops: GateOps, rows: list[dict[str, str]], reason: str, as_json: bool) -> None:
-    spec = wire.parse(wire.AssignmentsUpdate, {"assignments": rows, "reason": reason})
+def _update(ops: GateOps, rows: list[dict[str, str]], reason: str, revision: str, as_json: bool) -> None:
+    spec = wire.parse(wire.AssignmentsUpdate, {"assignments": rows, "reason": reason, "revision": revision})
     result = ops.set_assignments(spec)
     if as_json:
         emit_json(result)
         return
-    out.print(f"{len(result.assignments)} assignment(s) in force; elsewhere the built-in bundle applies")
+    out.print(
+        f"{len(result.assignments)} assignment(s) in force; elsewhere the built-in bundle applies "
+        f"(revision {result.revision})"
+    )

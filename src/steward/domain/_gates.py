@@ -1,7 +1,9 @@
 """Records of the automated gates: check results, policy bundles and their assignment, decisions.
 
 A :class:`CheckResult` is an automated check of a model version (fairness, documentation,
-lineage) or of a dataset version (data quality) with what it measured. A :class:`PolicyDecision`
+lineage) or of a dataset version (data quality) with what it measured, and its
+:class:`CheckProvenance`: whether Steward computed it (from the record, or from a file whose
+digest, row count and columns it names) or the caller only reported it. A :class:`PolicyDecision`
 is one evaluation of a policy bundle for a version and a target environment; with its bundle
 digest and its input document it can be replayed. A :class:`RegisteredBundle` is never edited in
 place: a new version of a bundle is a new record. :class:`BundleAssignment` says which bundle
@@ -24,6 +26,77 @@ ASSIGN_ANY = "*"
 BUILTIN_BUNDLE_NAME = "steward-builtin"
 """The name of the bundle shipped with Steward; no registered bundle may take it."""
 
+ProvenanceMethod = Literal["computed", "reported"]
+PROVENANCE_METHODS: tuple[ProvenanceMethod, ...] = ("computed", "reported")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """The file a check was computed from: ``sha256:`` + the SHA-256 of its bytes, its number
+    of rows, its format (``csv`` or ``parquet``) and its base name."""
+
+    sha256: str
+    rows: int
+    format: str
+    name: str = ""
+
+    def to_dict(self) -> JSON:
+        return {"sha256": self.sha256, "rows": self.rows, "format": self.format, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckProvenance:
+    """Where a check's status and values come from.
+
+    ``computed``: Steward's own check code produced them, on the server from the record
+    (documentation, lineage; no ``file``) or in ``steward check fairness|data-quality`` from
+    ``file``, read through ``columns`` (for fairness ``{"label", "prediction", "sensitive",
+    "positive"}``, for data quality ``{"columns"}``), so anyone with the file can compute them
+    again. ``reported``: the caller sent them and nothing can recompute them.
+    """
+
+    method: ProvenanceMethod = "reported"
+    tool: str = ""
+    file: SourceFile | None = None
+    columns: JSON = field(default_factory=dict)
+
+    @property
+    def computed(self) -> bool:
+        return self.method == "computed"
+
+    def to_dict(self) -> JSON:
+        return {
+            "method": self.method,
+            "tool": self.tool,
+            "file": None if self.file is None else self.file.to_dict(),
+            "columns": dict(self.columns),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> CheckProvenance:
+        """The provenance :meth:`to_dict` wrote; anything else (a check stored before provenance
+        was recorded) reads as reported."""
+        if not isinstance(raw, dict) or raw.get("method") not in PROVENANCE_METHODS:
+            return REPORTED
+        file = raw.get("file")
+        return cls(
+            method="computed" if raw["method"] == "computed" else "reported",
+            tool=str(raw.get("tool") or ""),
+            file=None
+            if not isinstance(file, dict)
+            else SourceFile(
+                str(file.get("sha256", "")),
+                int(file.get("rows", 0)),
+                str(file.get("format", "")),
+                str(file.get("name", "")),
+            ),
+            columns=dict(raw.get("columns") or {}),
+        )
+
+
+REPORTED = CheckProvenance()
+"""The provenance of a check whose values the caller sent."""
+
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
@@ -44,6 +117,7 @@ class CheckResult:
     dataset_version: str | None = None
     created_by: str = ""
     created_at: datetime | None = None
+    provenance: CheckProvenance = REPORTED
 
     @property
     def subject_type(self) -> str:

@@ -22,13 +22,23 @@ from steward.policy._engine import (
 from steward.policy._input import INPUT_SCHEMA_VERSION, input_digest, validate_input
 from steward.policy._regopy import RegopyEngine
 from steward.policy._regorus import RegorusEngine
+from steward.policy._required import REQUIRED_DATA, DataKey, check_required_data, required_data
+from steward.policy._separation import (
+    SEPARATION_QUERY,
+    separation_findings,
+    separation_input,
+    stage_roles,
+)
 
 __all__ = [
     "DECISION_QUERY",
     "DEFAULT_ENGINE",
     "ENGINE_NAMES",
     "INPUT_SCHEMA_VERSION",
+    "REQUIRED_DATA",
+    "SEPARATION_QUERY",
     "BundleManifest",
+    "DataKey",
     "Decision",
     "EvalResult",
     "Finding",
@@ -41,9 +51,14 @@ __all__ = [
     "builtin_bundle",
     "bundle_digest",
     "canonical_json",
+    "check_required_data",
     "create_engine",
     "evaluate",
     "input_digest",
+    "required_data",
+    "separation_findings",
+    "separation_input",
+    "stage_roles",
     "validate_bundle",
     "validate_input",
 ]

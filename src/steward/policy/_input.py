@@ -1,8 +1,12 @@
-"""The policy input document (schema version 1): its shape, its check and its digest.
+"""The policy input document (schema version 2): its shape, its check and its digest.
 
 The service builds the document from the records; ``docs/reference/policy-input.md`` describes
 every key. :func:`validate_input` checks the *shape* (every key present, each value of the right
 type); whether the content passes is the policies' business.
+
+Version 2 added ``checks[].provenance`` (``{"method": "computed" | "reported", ...}``). Documents
+of version 1 are still valid input, so that decisions stored before the change replay; the
+service builds version 2 only.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 from steward.errors import InvalidInput
 from steward.policy._canonical import canonical_json, sha256_digest
 
-INPUT_SCHEMA_VERSION = 1
+INPUT_SCHEMA_VERSION = 2
 
 _Check = Callable[[Any], bool]
 
@@ -60,7 +64,8 @@ _TYPE_NAMES: dict[_Check, str] = {
     _is_metrics: "an object of numbers",
 }
 
-# key -> check of its value; a nested schema is a dict, a list schema is a one-element list.
+# key -> check of its value; a nested schema is a dict, a list schema is a one-element list;
+# ("nullable", check) also takes null, ("optional", check) also takes null or no key at all.
 _Schema = dict[str, Any]
 
 _TRAINING_RUN: _Schema = {
@@ -121,7 +126,15 @@ SCHEMA: _Schema = {
             }
         ],
     },
-    "checks": [{"kind": _is_str, "status": _is_str, "values": _is_object, "created_at": _is_str}],
+    "checks": [
+        {
+            "kind": _is_str,
+            "status": _is_str,
+            "values": _is_object,
+            "created_at": _is_str,
+            "provenance": {"method": _is_str},
+        }
+    ],
     "reviews": [
         {
             "stage": _is_str,
@@ -133,12 +146,28 @@ SCHEMA: _Schema = {
         }
     ],
     "deployments": [{"environment": _is_str, "version": _is_int, "state": _is_str}],
-    "incidents": [{"severity": _is_str, "state": _is_str}],
+    "incidents": [
+        {
+            "id": ("optional", _is_int),
+            "title": ("optional", _is_str),
+            "source": ("optional", _is_str),
+            "severity": _is_str,
+            "state": _is_str,
+        }
+    ],
 }
 
 
+SCHEMAS: dict[int, _Schema] = {
+    1: {**SCHEMA, "checks": [{k: v for k, v in SCHEMA["checks"][0].items() if k != "provenance"}]},
+    INPUT_SCHEMA_VERSION: SCHEMA,
+}
+"""The shape of each schema version still accepted (the newest is :data:`SCHEMA`)."""
+
+
 def validate_input(doc: Any) -> None:
-    """Raise :class:`InvalidInput` unless ``doc`` has the shape of schema version 1.
+    """Raise :class:`InvalidInput` unless ``doc`` has the shape of its schema version (2, the
+    current one, or 1).
 
     The message names the first problem (``missing key 'version.metrics'``); ``details["errors"]``
     lists every problem as ``{field, rule, message}``, ``field`` being the dotted path.
@@ -147,15 +176,15 @@ def validate_input(doc: Any) -> None:
     if not isinstance(doc, Mapping):
         errors.append(_error("input", "type", "the document must be an object"))
     else:
-        _walk(doc, SCHEMA, "", errors)
-        if not errors and doc["schema_version"] != INPUT_SCHEMA_VERSION:
+        version = doc.get("schema_version")
+        schema = SCHEMAS.get(version) if isinstance(version, int) and _is_int(version) else None
+        if schema is None and _is_int(version):
+            known = " or ".join(str(v) for v in sorted(SCHEMAS, reverse=True))
             errors.append(
-                _error(
-                    "schema_version",
-                    "choice",
-                    f"'schema_version' is {doc['schema_version']}; required {INPUT_SCHEMA_VERSION}",
-                )
+                _error("schema_version", "choice", f"'schema_version' is {version}; required {known}")
             )
+        else:
+            _walk(doc, schema or SCHEMA, "", errors)
         if not errors:
             canonical_json(doc)  # refuses NaN, infinities and values JSON cannot hold
     if errors:
@@ -173,13 +202,14 @@ def _walk(value: Mapping[str, Any], schema: _Schema, prefix: str, errors: list[d
     for key, expected in schema.items():
         path = f"{prefix}{key}"
         if key not in value:
-            errors.append(_error(path, "required", f"missing key {path!r}"))
+            if not (isinstance(expected, tuple) and expected[0] == "optional"):
+                errors.append(_error(path, "required", f"missing key {path!r}"))
             continue
         _check(value[key], expected, path, errors)
 
 
 def _check(value: Any, expected: Any, path: str, errors: list[dict[str, str]]) -> None:
-    if isinstance(expected, tuple):  # ("nullable", schema)
+    if isinstance(expected, tuple):  # ("nullable", schema), or ("optional", schema): may be absent
         if value is not None:
             _check(value, expected[1], path, errors)
         return

@@ -20,6 +20,7 @@ STATUS: dict[str, int] = {
     "conflict": 409,
     "invalid_transition": 409,
     "policy_violation": 409,
+    "policy_test_failed": 422,
     "unauthenticated": 401,
     "permission_denied": 403,
     "separation_of_duties": 403,

@@ -9,6 +9,7 @@ decision or an assignment uses it, so every decision's bundle can be read back f
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import OrderedDict
@@ -21,14 +22,15 @@ from steward.domain import (
     BUILTIN_BUNDLE_NAME,
     Action,
     BundleAssignment,
-    DeploymentState,
     DomainEvent,
     RegisteredBundle,
     RiskTier,
+    Workflow,
     check_name,
 )
-from steward.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound
+from steward.errors import AlreadyExists, Conflict, IntegrityError, InvalidInput, NotFound
 from steward.policy import (
+    INPUT_SCHEMA_VERSION,
     Decision,
     EvalResult,
     Finding,
@@ -37,6 +39,8 @@ from steward.policy import (
     RegoEngine,
     RegoTestResult,
     builtin_bundle,
+    canonical_json,
+    check_required_data,
     create_engine,
     evaluate,
     input_digest,
@@ -45,7 +49,8 @@ from steward.policy import (
 )
 from steward.service._caller import Caller
 from steward.service._events import Clock, EventBus, Writer, writing
-from steward.service._gate_input import build_input, check_target
+from steward.service._gate_input import check_target
+from steward.service._simulation import SIMULATION_PAGE, Progress, Simulation, Simulator
 from steward.storage import SqlStore, SqlTransaction
 
 POLICY_ERROR = "policy.error"
@@ -54,11 +59,6 @@ POLICY_ERROR = "policy.error"
 T = TypeVar("T")
 _BUNDLE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 _TIERS = frozenset({*(t.value for t in RiskTier), ASSIGN_ANY})
-_AWAITING = {
-    "registered": "awaiting_review",
-    "validated": "awaiting_review",
-    "approved": "awaiting_deployment",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,52 +73,35 @@ class AssignmentSpec:
 
 @dataclass(frozen=True, slots=True)
 class Assignments:
-    """The assignment table and the bundle that applies where no row matches."""
+    """The assignment table, its revision, and the bundle that applies where no row matches.
+
+    ``revision`` identifies the table's content (see :func:`assignments_revision`); a change must
+    name the revision it was based on, so that two administrators cannot overwrite each other.
+    """
 
     assignments: tuple[BundleAssignment, ...]
     default: RegisteredBundle
+    revision: str
 
 
-@dataclass(frozen=True, slots=True)
-class SimulationItem:
-    """One version evaluated with the bundle in force and with the candidate."""
-
-    model: str
-    version: int
-    environment: str
-    reason: str
-    current: Decision
-    candidate: Decision
-
-    @property
-    def changed(self) -> bool:
-        return self.current.allow != self.candidate.allow
-
-    @property
-    def added_denies(self) -> tuple[Finding, ...]:
-        before = {(f.rule, f.message) for f in self.current.denies}
-        return tuple(f for f in self.candidate.denies if (f.rule, f.message) not in before)
-
-    @property
-    def removed_denies(self) -> tuple[Finding, ...]:
-        after = {(f.rule, f.message) for f in self.candidate.denies}
-        return tuple(f for f in self.current.denies if (f.rule, f.message) not in after)
-
-
-@dataclass(frozen=True, slots=True)
-class Simulation:
-    """What switching to a candidate bundle would change, version by version."""
-
-    candidate: PolicyBundle
-    items: tuple[SimulationItem, ...]
-
-    @property
-    def evaluated(self) -> int:
-        return len(self.items)
-
-    @property
-    def would_change(self) -> int:
-        return sum(1 for item in self.items if item.changed)
+def assignments_revision(items: Iterable[BundleAssignment]) -> str:
+    """The revision (an entity tag) of an assignment table: the first 16 hex digits of the
+    SHA-256 of its canonical JSON, every row with its bundle digest, who assigned it and when.
+    Every change of the table changes it; the empty table has one too."""
+    rows = sorted(
+        (
+            {
+                "risk_tier": a.risk_tier,
+                "environment": a.environment,
+                "bundle_digest": a.bundle_digest,
+                "assigned_by": a.assigned_by,
+                "assigned_at": None if a.assigned_at is None else a.assigned_at.isoformat(),
+            }
+            for a in items
+        ),
+        key=lambda row: (row["risk_tier"], row["environment"]),
+    )
+    return hashlib.sha256(canonical_json(rows)).hexdigest()[:16]
 
 
 _SHARED: dict[str | None, RegoEngine] = {}
@@ -221,10 +204,10 @@ def decide(bundle: PolicyBundle, doc: Mapping[str, Any], engine: RegoEngine) -> 
 
 
 def skeleton_input(target: str = "production") -> dict[str, Any]:
-    """The least document of schema version 1 (every key, nothing in it): a bundle must evaluate
-    it without an error before it is registered."""
+    """The least document of the current schema version (every key, nothing in it): a bundle
+    must evaluate it without an error before it is registered."""
     return {
-        "schema_version": 1,
+        "schema_version": INPUT_SCHEMA_VERSION,
         "target": {"environment": target},
         "model": {
             "name": "skeleton",
@@ -274,10 +257,18 @@ def bundle_text(bundle: PolicyBundle) -> dict[str, str]:
 class PolicyService:
     """Bundles, their assignment, evaluation on one shared engine, and simulation."""
 
-    def __init__(self, store: SqlStore, bus: EventBus, clock: Clock, engine: str | None = None) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        bus: EventBus,
+        clock: Clock,
+        engine: str | None = None,
+        workflow: Workflow | None = None,
+    ) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.workflow = workflow or Workflow()
         self._engine_name = engine
         self._engine: RegoEngine | None = None
         self._builtin: PolicyBundle | None = None
@@ -376,19 +367,30 @@ class PolicyService:
         best = _best(tx.gates.list_assignments(), risk_tier, environment)
         return self.builtin() if best is None else self.by_digest(tx, best.bundle_digest)
 
+    def in_force_by_tier(self, tx: SqlTransaction, environment: str) -> dict[RiskTier, PolicyBundle]:
+        """:meth:`in_force` for every risk tier, reading the assignment table once."""
+        assignments = tx.gates.list_assignments()
+        found = {}
+        for tier in RiskTier:
+            best = _best(assignments, tier.value, environment)
+            found[tier] = self.builtin() if best is None else self.by_digest(tx, best.bundle_digest)
+        return found
+
     def decide(self, bundle: PolicyBundle, doc: Mapping[str, Any]) -> Decision:
         return decide(bundle, doc, self.engine)
 
     # -- bundles -----------------------------------------------------------------------------
 
     def check_bundle(self, files: Mapping[str, str | bytes]) -> PolicyBundle:
-        """Build and validate a bundle from files; errors name the file and line. The bundle must
-        also evaluate the least document (:func:`skeleton_input`) without an error, so that a rule
-        that errors, or a decision left undefined by a data key the bundle lacks, is refused
-        before anything depends on it."""
+        """Build and validate a bundle from files; errors name the file and line. Its data.json
+        must hold every key its built-in rule families read (:func:`check_required_data` names
+        each one missing), and the bundle must evaluate the least document
+        (:func:`skeleton_input`) without an error, so that a rule that errors, or a family switched
+        off by a data key the bundle lacks, is refused before anything depends on it."""
         bundle = PolicyBundle.from_files(files)
         engine = self.one_off_engine()
         _released(lambda: validate_bundle(bundle, engine))
+        check_required_data(bundle)
         _released(lambda: evaluate(bundle, skeleton_input(), engine))
         return bundle
 
@@ -491,13 +493,19 @@ class PolicyService:
         caller.authorize(Action.POLICY_READ)
         with self.store.read() as tx:
             items = tx.gates.list_assignments()
-        return Assignments(tuple(items), _builtin_record(self.builtin(), "", None))
+        return self._table(items)
+
+    def _table(self, items: Sequence[BundleAssignment]) -> Assignments:
+        return Assignments(
+            tuple(items), _builtin_record(self.builtin(), "", None), assignments_revision(items)
+        )
 
     def set_assignments(
-        self, caller: Caller, specs: Sequence[AssignmentSpec], reason: str = ""
+        self, caller: Caller, specs: Sequence[AssignmentSpec], reason: str = "", *, revision: str
     ) -> Assignments:
-        """Replace the assignment table; the change and the whole table before and after are
-        recorded in the audit trail."""
+        """Replace the assignment table, if it is still at ``revision`` (the one the caller
+        read; else :class:`Conflict`, and nothing is written). The change and the whole table
+        before and after are recorded in the audit trail."""
         caller.authorize(Action.POLICY_MANAGE)
         seen: set[tuple[str, str]] = set()
         for index, spec in enumerate(specs):
@@ -524,7 +532,14 @@ class PolicyService:
                 )
             seen.add(key)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            before = w.tx.gates.list_assignments()
+            before = w.tx.gates.list_assignments()  # writes are serial: no one changes it now
+            current = assignments_revision(before)
+            if revision != current:
+                raise Conflict(
+                    f"the policy assignments changed since revision {revision} was read (they are "
+                    f"at revision {current}); read them again and retry",
+                    {"expected_revision": revision, "current_revision": current},
+                )
             rows = []
             for index, spec in enumerate(specs):
                 record = self._resolve(w, caller, spec, f"assignments[{index}]")
@@ -545,12 +560,15 @@ class PolicyService:
                     "policy_assignment.changed",
                     "policy_assignments",
                     "all",
-                    before={"assignments": [_assignment_event(a) for a in before]},
-                    after={"assignments": [_assignment_event(a) for a in after]},
+                    before={"assignments": [_assignment_event(a) for a in before], "revision": current},
+                    after={
+                        "assignments": [_assignment_event(a) for a in after],
+                        "revision": assignments_revision(after),
+                    },
                     reason=reason,
                 )
             )
-        return Assignments(tuple(after), _builtin_record(self.builtin(), "", None))
+        return self._table(after)
 
     def _resolve(self, w: Writer, caller: Caller, spec: AssignmentSpec, field: str) -> RegisteredBundle:
         current = self.builtin()
@@ -567,66 +585,75 @@ class PolicyService:
     # -- impact analysis ---------------------------------------------------------------------
 
     def simulate_files(
-        self, caller: Caller, files: Mapping[str, str | bytes], environments: Iterable[str] = ("production",)
+        self,
+        caller: Caller,
+        files: Mapping[str, str | bytes],
+        environments: Iterable[str] = ("production",),
+        **options: Any,
     ) -> Simulation:
         """:meth:`simulate` with a candidate given as files (a folder, or a request body)."""
         caller.authorize(Action.POLICY_SIMULATE)
-        return self.simulate(caller, PolicyBundle.from_files(files), environments)
+        return self.simulate(caller, PolicyBundle.from_files(files), environments, **options)
 
     def simulate_registered(
-        self, caller: Caller, name: str, version: str, environments: Iterable[str] = ("production",)
+        self,
+        caller: Caller,
+        name: str,
+        version: str,
+        environments: Iterable[str] = ("production",),
+        **options: Any,
     ) -> Simulation:
         """:meth:`simulate` with a registered bundle (or the built-in one) as the candidate."""
         caller.authorize(Action.POLICY_SIMULATE)
-        return self.simulate(caller, self.parsed(self.get_bundle(caller, name, version)), environments)
+        candidate = self.parsed(self.get_bundle(caller, name, version))
+        return self.simulate(caller, candidate, environments, **options)
+
+    def simulate_digest(
+        self, caller: Caller, digest: str, environments: Iterable[str] = ("production",), **options: Any
+    ) -> Simulation:
+        """:meth:`simulate` with the registered (or built-in) bundle of content ``digest``."""
+        caller.authorize(Action.POLICY_SIMULATE)
+        with self.store.read() as tx:
+            candidate = self.by_digest(tx, digest)
+        return self.simulate(caller, candidate, environments, **options)
 
     def simulate(
         self,
         caller: Caller,
         candidate: PolicyBundle,
         environments: Iterable[str] = ("production",),
+        *,
+        page_size: int = SIMULATION_PAGE,
+        changed_only: bool = False,
+        progress: Progress | None = None,
     ) -> Simulation:
         """Evaluate ``candidate`` against every version deployed now (for its environment) and
         every version awaiting review or deployment (for each of ``environments``), beside the
-        bundle in force for each, and report the decisions that would change. Writes nothing."""
+        bundle in force for each, and report the decisions that would change. Writes nothing.
+
+        The versions are read ``page_size`` at a time, each page in its own read transaction
+        (see :mod:`steward.service._simulation`); ``progress`` hears after each page, and with
+        ``changed_only`` only the decisions that would change are kept (the counts cover all).
+        """
         caller.authorize(Action.POLICY_SIMULATE)
         engine = self.one_off_engine()
         _released(lambda: validate_bundle(candidate, engine))
         targets = [check_target(e) for e in dict.fromkeys(environments)]
-        items: list[SimulationItem] = []
-        now = self.clock()
-        with self.store.read() as tx:
-            plan: dict[tuple[str, int, str], str] = {}
-            for deployment in tx.list_deployments():
-                if deployment.state is DeploymentState.ACTIVE:
-                    key = (deployment.model, deployment.version, deployment.environment)
-                    plan[key] = "deployed"
-            for model, version, state in _waiting(tx):
-                for environment in targets:
-                    plan.setdefault((model, version, environment), _AWAITING[state])
-            for (model, version, environment), reason in sorted(plan.items()):
-                doc = build_input(tx, model, version, environment, now)
-                if doc["model"]["state"] == "retired":
-                    continue
-                current = self.in_force(tx, doc["model"]["risk_tier"], environment)
-                items.append(
-                    SimulationItem(
-                        model,
-                        version,
-                        environment,
-                        reason,
-                        self.decide(current, doc),
-                        decide(candidate, doc, engine),
-                    )
-                )
-        return Simulation(candidate, tuple(items))
-
-
-def _waiting(tx: SqlTransaction) -> list[tuple[str, int, str]]:
-    found = []
-    for state in _AWAITING:
-        found += [(model, version, state) for model, version, _ in tx.gates.versions_in_states([state])]
-    return found
+        simulator = Simulator(
+            self.store,
+            self.workflow,
+            self.in_force,
+            self.decide,
+            lambda doc: decide(candidate, doc, engine),
+        )
+        return simulator.run(
+            candidate,
+            targets,
+            self.clock(),
+            page_size=page_size,
+            changed_only=changed_only,
+            progress=progress,
+        )
 
 
 def _best(assignments: list[BundleAssignment], risk_tier: str, environment: str) -> BundleAssignment | None:

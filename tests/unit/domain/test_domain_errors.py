@@ -45,6 +45,7 @@ def test_the_documented_codes() -> None:
         "conflict",
         "invalid_transition",
         "policy_violation",
+        "policy_test_failed",
         "unauthenticated",
         "permission_denied",
         "separation_of_duties",

@@ -18,6 +18,7 @@ def fairness_check(
     odds_difference: float = 0.04,
     created_at: str = "2024-07-01T10:00:00Z",
     status: str = "pass",
+    method: str = "computed",
 ) -> dict[str, Any]:
     return {
         "kind": "fairness",
@@ -34,12 +35,13 @@ def fairness_check(
             }
         },
         "created_at": created_at,
+        "provenance": {"method": method},
     }
 
 
 # The same document as data.steward.tests.fixtures.doc (a test keeps the two equal).
 PASSING_DOC: dict[str, Any] = {
-    "schema_version": 1,
+    "schema_version": 2,
     "target": {"environment": "production"},
     "model": {
         "name": "credit-risk",
@@ -111,6 +113,7 @@ PASSING_DOC: dict[str, Any] = {
             "status": "pass",
             "values": {},
             "created_at": "2024-07-01T10:00:00Z",
+            "provenance": {"method": "computed"},
         },
     ],
     "reviews": [],

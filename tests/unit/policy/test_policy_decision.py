@@ -12,13 +12,19 @@ import pytest
 from steward.errors import InvalidInput
 from steward.policy import (
     DECISION_QUERY,
+    REQUIRED_DATA,
+    DataKey,
     Decision,
     Finding,
     PolicyBundle,
     RegoEngine,
+    check_required_data,
     create_engine,
     evaluate,
     input_digest,
+    required_data,
+    separation_findings,
+    separation_input,
     validate_bundle,
 )
 
@@ -169,6 +175,111 @@ def test_a_rule_that_errors_never_allows(bundle: PolicyBundle, engine: RegoEngin
     doc["version"]["parameters"]["max_depth"] = 0
     with pytest.raises(InvalidInput, match="divide by zero"):
         evaluate(erroring, doc, engine)
+
+
+def _lacking(bundle: PolicyBundle, path: str) -> PolicyBundle:
+    """The bundle with the key at dotted ``path`` taken out of its data.json."""
+    data = json.loads(json.dumps(dict(bundle.data)))
+    *parents, last = path.split(".")
+    parent = data
+    for key in parents:
+        parent = parent[key]
+    del parent[last]
+    return PolicyBundle.from_files({**bundle.files, "data.json": json.dumps(data)})
+
+
+GATE_KEYS = [key for key in REQUIRED_DATA if key.package.startswith("steward.gates")]
+
+
+def test_every_built_in_package_that_reads_data_lists_its_keys(bundle: PolicyBundle) -> None:
+    assert required_data(bundle) == REQUIRED_DATA
+    check_required_data(bundle)  # the built-in bundle has every key
+    for key in REQUIRED_DATA:
+        assert key.holds(key.find(bundle.data)), key.path
+    families = {key.package.rsplit(".", 1)[-1] for key in GATE_KEYS}
+    assert families == {"gates", "metrics", "fairness", "documentation", "lineage"}
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+@pytest.mark.parametrize("key", GATE_KEYS, ids=lambda key: key.path)
+def test_a_missing_data_key_denies_naming_it(
+    bundle: PolicyBundle, engine: RegoEngine, doc: Doc, key: DataKey, environment: str
+) -> None:
+    lacking = _lacking(bundle, key.path)
+    validate_bundle(lacking, engine)  # it compiles: only the data is short
+    doc["target"]["environment"] = environment
+    decision = evaluate(lacking, doc, engine)
+    assert decision.allow is False
+    family = key.package.rsplit(".", 1)[-1]
+    named = f"data.{key.path}" + (".default" if family == "gates" else "")
+    assert [(f.rule, f.required) for f in decision.denies if f.rule.endswith(".config_missing")] == [
+        (f"{family}.config_missing", named)
+    ]
+    assert all(named in f.message for f in decision.denies if f.rule.endswith(".config_missing"))
+    assert not [f for f in decision.warnings if f.rule.endswith(".config_missing")]
+    with pytest.raises(InvalidInput) as caught:  # and registration refuses the bundle first
+        check_required_data(lacking)
+    assert str(caught.value).startswith(f"policy bundle: data.json: {key.path} is missing; ")
+    assert [e["key"] for e in caught.value.details["errors"]] == [key.path]
+
+
+def test_no_gates_data_at_all_denies_every_family(bundle: PolicyBundle, engine: RegoEngine, doc: Doc) -> None:
+    lacking = _lacking(bundle, "gates")
+    decision = evaluate(lacking, doc, engine)
+    assert decision.allow is False
+    assert sorted(f.required for f in decision.denies if f.rule.endswith(".config_missing")) == sorted(
+        f"data.{key.path}" + (".default" if key.path == "gates.environments" else "") for key in GATE_KEYS
+    )
+    with pytest.raises(InvalidInput, match=r"and 7 more") as caught:
+        check_required_data(lacking)
+    assert [e["key"] for e in caught.value.details["errors"]] == [k.path for k in GATE_KEYS]
+
+
+def test_a_wrongly_typed_data_key_is_refused(bundle: PolicyBundle) -> None:
+    data = json.loads(json.dumps(dict(bundle.data)))
+    data["gates"]["fairness"]["min_ratio"] = "0.8"
+    data["gates"]["lineage"]["approved_sources"] = "warehouse"
+    odd = PolicyBundle.from_files({**bundle.files, "data.json": json.dumps(data)})
+    with pytest.raises(InvalidInput) as caught:
+        check_required_data(odd)
+    assert [e["message"] for e in caught.value.details["errors"]] == [
+        "gates.fairness.min_ratio is a string, not a number; fairness.rego (package "
+        "steward.gates.rules.fairness) needs a number there",
+        "gates.lineage.approved_sources is a string, not a list of strings; lineage.rego (package "
+        "steward.gates.rules.lineage) needs a list of strings there",
+    ]
+
+
+def test_a_bundle_without_a_family_needs_none_of_its_data(bundle: PolicyBundle) -> None:
+    files = {p: c for p, c in bundle.files.items() if p != "lineage.rego"}
+    files["gates.rego"] = (
+        bundle.files["gates.rego"].decode().replace('"lineage": rules.lineage.violation,', "")
+    )
+    without = _lacking(PolicyBundle.from_files(files), "gates.lineage")
+    assert "steward.gates.rules.lineage" not in {key.package for key in required_data(without)}
+    check_required_data(without)
+
+
+def test_separation_without_stage_roles_refuses_every_review(
+    bundle: PolicyBundle, engine: RegoEngine
+) -> None:
+    lacking = _lacking(bundle, "workflow.stage_roles")
+    doc = separation_input(
+        stage="independent_validation",
+        decision="approved",
+        reviewer="vera",
+        roles=["validator"],
+        model="credit-risk",
+        version=3,
+        registered_by="dana",
+        training_run=None,
+        reviews=[],
+    )
+    assert separation_findings(bundle, doc, engine) == ()
+    found = separation_findings(lacking, doc, engine)
+    assert found is not None and [f.rule for f in found] == ["separation.stage_role"]
+    with pytest.raises(InvalidInput, match=r"workflow\.stage_roles is missing; separation\.rego"):
+        check_required_data(lacking)
 
 
 @pytest.mark.parametrize(

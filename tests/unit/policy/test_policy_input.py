@@ -15,7 +15,7 @@ Doc = dict[str, Any]
 
 
 def test_passing_document_is_valid(doc: Doc) -> None:
-    assert INPUT_SCHEMA_VERSION == 1
+    assert INPUT_SCHEMA_VERSION == 2
     validate_input(doc)
 
 
@@ -39,12 +39,14 @@ def _delete(doc: Doc, path: str) -> None:
         "lineage.training_run.code_commit",
         "lineage.datasets.0.approved",
         "checks.0.created_at",
+        "checks.0.provenance",
+        "checks.1.provenance.method",
         "incidents",
     ],
 )
 def test_missing_key_is_named(doc: Doc, path: str) -> None:
     _delete(doc, path)
-    expected = path.replace(".0.", "[0].")
+    expected = path.replace(".0.", "[0].").replace(".1.", "[1].")
     with pytest.raises(InvalidInput) as caught:
         validate_input(doc)
     assert str(caught.value) == f"invalid policy input: missing key {expected!r}"
@@ -89,10 +91,20 @@ def test_training_run_may_be_null(doc: Doc) -> None:
     validate_input(doc)
 
 
-def test_schema_version_must_be_one(doc: Doc) -> None:
-    doc["schema_version"] = 2
-    with pytest.raises(InvalidInput, match="'schema_version' is 2; required 1"):
+def test_schema_version_must_be_known(doc: Doc) -> None:
+    doc["schema_version"] = 3
+    with pytest.raises(InvalidInput, match="'schema_version' is 3; required 2 or 1"):
         validate_input(doc)
+
+
+def test_version_one_documents_stay_valid_without_provenance(doc: Doc) -> None:
+    # decisions stored before schema version 2 replay: their checks carry no provenance
+    for check in doc["checks"]:
+        del check["provenance"]
+    with pytest.raises(InvalidInput, match=r"missing key 'checks\[0\]\.provenance'"):
+        validate_input(doc)
+    doc["schema_version"] = 1
+    validate_input(doc)
 
 
 def test_not_a_document() -> None:
@@ -109,6 +121,18 @@ def test_nan_is_refused(doc: Doc) -> None:
 def test_extra_keys_are_allowed(doc: Doc) -> None:
     doc["model"]["business_unit"] = "retail"
     validate_input(doc)
+
+
+def test_an_incidents_id_title_and_source_are_optional_but_typed(doc: Doc) -> None:
+    doc["incidents"] = [
+        {"severity": "high", "state": "open"},
+        {"id": 7, "title": "drift", "source": "guard:mlflow", "severity": "high", "state": "open"},
+    ]
+    validate_input(doc)
+    doc["incidents"][1]["id"] = "7"
+    with pytest.raises(InvalidInput) as caught:
+        validate_input(doc)
+    assert str(caught.value) == "invalid policy input: 'incidents[1].id' must be an integer"
 
 
 def test_input_digest_is_sha256_of_canonical_json(doc: Doc) -> None:

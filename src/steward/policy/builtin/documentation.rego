@@ -1,6 +1,7 @@
 # Documentation completeness: the model fields in data.gates.documentation.required_fields are
 # non-empty text, the tiers in regulatory_scopes_required_for name at least one regulatory scope,
-# and the lineage names at least one training dataset.
+# and the lineage names at least one training dataset. A bundle whose data lacks either list is
+# denied (documentation.config_missing) rather than left unchecked.
 package steward.gates.rules.documentation
 
 import data.steward.lib
@@ -9,7 +10,9 @@ violation contains f if {
 	some f in violations(input)
 }
 
-violations(doc) := (field_findings(doc) | scope_findings(doc)) | training_findings(doc)
+violations(doc) := ((field_findings(doc) | scope_findings(doc)) | training_findings(doc)) | lib.missing_config("documentation", config_keys)
+
+config_keys := ["documentation.required_fields", "documentation.regulatory_scopes_required_for"]
 
 cfg := data.gates.documentation
 

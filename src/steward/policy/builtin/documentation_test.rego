@@ -32,3 +32,9 @@ test_training_data_required if {
 	found := documentation.violations(doc)
 	fixtures.rules(found) == {"documentation.training_data"}
 }
+
+test_missing_configuration_denies if {
+	found := documentation.violations(fixtures.doc) with data.gates.documentation as {"required_fields": ["owner"]}
+	fixtures.rules(found) == {"documentation.config_missing"}
+	{f.required | some f in found} == {"data.gates.documentation.regulatory_scopes_required_for"}
+}

@@ -3,7 +3,10 @@
 # data.gates.fairness.ratio_metrics must reach min_ratio, and the equalised-odds difference must
 # not exceed max_equalized_odds_difference. Whether a missing check is a violation, an advisory
 # or nothing depends on the risk tier (data.gates.fairness.when_missing; unknown tiers: violation).
-# A check in status "error" counts as missing.
+# A check in status "error" counts as missing. A bundle whose data lacks min_ratio, ratio_metrics
+# or max_equalized_odds_difference is denied (fairness.config_missing) rather than left unchecked.
+# A usable check whose values were only reported by the caller (provenance.method is not
+# "computed": not measured by Steward from a predictions file) is accepted with a warning.
 package steward.gates.rules.fairness
 
 import data.steward.lib
@@ -16,9 +19,11 @@ advisory contains f if {
 	some f in advisories(input)
 }
 
-violations(doc) := missing(doc, newest(doc), "violation") | breaches(newest(doc))
+violations(doc) := (missing(doc, newest(doc), "violation") | breaches(newest(doc))) | lib.missing_config("fairness", config_keys)
 
-advisories(doc) := missing(doc, newest(doc), "advisory")
+advisories(doc) := missing(doc, newest(doc), "advisory") | reported(newest(doc))
+
+config_keys := ["fairness.min_ratio", "fairness.ratio_metrics", "fairness.max_equalized_odds_difference"]
 
 cfg := data.gates.fairness
 
@@ -55,6 +60,23 @@ status_of(check) := check.status if {
 missing_reason(status) := "no fairness check" if {
 	status == null
 } else := concat("", ["the newest fairness check is in status ", lib.fmt(status)])
+
+# A usable check that Steward did not compute: its values are the caller's word.
+reported(check) := {f |
+	usable(check)
+	method := object.get(check, ["provenance", "method"], null)
+	method != "computed"
+	f := lib.finding(
+		"fairness.reported",
+		concat("", ["the newest fairness check was ", reported_how(method), ", not computed by Steward from a predictions file; required a computed check (steward check fairness)"]),
+		method,
+		"computed",
+	)
+}
+
+reported_how(method) := "reported by its caller" if {
+	method == "reported"
+} else := concat("", ["recorded with provenance ", lib.fmt(method)])
 
 breaches(check) := found if {
 	usable(check)

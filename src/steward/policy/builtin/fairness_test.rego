@@ -58,3 +58,28 @@ test_check_without_numbers_is_malformed if {
 	doc := fixtures.replace(fixtures.doc, {"checks": [check]})
 	fixtures.rules(fairness.violations(doc)) == {"fairness.malformed"}
 }
+
+test_missing_configuration_denies if {
+	found := fairness.violations(fixtures.doc) with data.gates.fairness as {"min_ratio": 0.8}
+	fixtures.rules(found) == {"fairness.config_missing"}
+	{f.required | some f in found} == {"data.gates.fairness.ratio_metrics", "data.gates.fairness.max_equalized_odds_difference"}
+}
+
+test_reported_check_warns if {
+	check := fixtures.replace(fixtures.fairness_check(0.95, 0.9, 0.04, "2024-07-02T00:00:00Z"), {"provenance": {"method": "reported"}})
+	doc := fixtures.replace(fixtures.doc, {"checks": [check]})
+	count(fairness.violations(doc)) == 0
+	found := fairness.advisories(doc)
+	fixtures.rules(found) == {"fairness.reported"}
+	some f in found
+	f.measured == "reported"
+	f.required == "computed"
+}
+
+test_check_without_provenance_warns if {
+	check := object.remove(fixtures.fairness_check(0.95, 0.9, 0.04, "2024-07-02T00:00:00Z"), {"provenance"})
+	doc := fixtures.replace(fixtures.doc, {"checks": [check]})
+	some f in fairness.advisories(doc)
+	f.rule == "fairness.reported"
+	f.measured == null
+}

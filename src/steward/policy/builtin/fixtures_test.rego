@@ -6,7 +6,7 @@ package steward.tests.fixtures
 digest := "sha256:0f343b0931126a20f133d67c2b018a3b5b4d7c5d4c5b0b3f9f1a6a2b0d3c4e5f"
 
 doc := {
-	"schema_version": 1,
+	"schema_version": 2,
 	"target": {"environment": "production"},
 	"model": {
 		"name": "credit-risk",
@@ -73,7 +73,7 @@ doc := {
 	},
 	"checks": [
 		fairness_check(0.95, 0.9, 0.04, "2024-07-01T10:00:00Z"),
-		{"kind": "data_quality", "status": "pass", "values": {}, "created_at": "2024-07-01T10:00:00Z"},
+		{"kind": "data_quality", "status": "pass", "values": {}, "created_at": "2024-07-01T10:00:00Z", "provenance": {"method": "computed"}},
 	],
 	"reviews": [],
 	"deployments": [],
@@ -91,6 +91,7 @@ fairness_check(selection_ratio, tpr_ratio, odds_difference, created_at) := {
 		"equalized_odds_difference": odds_difference,
 	}}},
 	"created_at": created_at,
+	"provenance": {"method": "computed"},
 }
 
 # `obj` with the keys of `changes` replaced (not merged: object.union merges nested objects in

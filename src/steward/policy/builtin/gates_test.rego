@@ -41,3 +41,22 @@ test_unknown_level_is_deny if {
 	result := gates.decide(found, advised, "lab") with data.gates.environments.lab as lab
 	result.deny == {a}
 }
+
+test_missing_profiles_deny_everything if {
+	result := gates.decide(found, advised, "production") with data.gates.environments as null
+	{f.rule | some f in result.deny} == {"metrics.floor", "fairness.disparity_ratio", "gates.config_missing"}
+	some f in result.deny
+	f.rule == "gates.config_missing"
+	f.required == "data.gates.environments.default"
+	result.warn == {c}
+}
+
+test_missing_config_is_denied_at_every_level if {
+	gap := {"rule": "fairness.config_missing", "message": "m", "measured": null, "required": "data.gates.fairness.min_ratio"}
+	lab := {"fairness": "off", "metrics": "warn"}
+	result := gates.decide({"fairness": {b, gap}, "metrics": {a}}, {}, "lab") with data.gates.environments.lab as lab
+	result.deny == {gap}
+	result.warn == {a}
+	gates.decide({"fairness": {gap}}, {}, "staging").deny == {gap}
+	count(gates.decide({"fairness": {gap}}, {}, "staging").warn) == 0
+}

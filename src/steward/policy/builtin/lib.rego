@@ -37,6 +37,31 @@ blank(x) if {
 # The risk tier of the model, or null.
 tier(doc) := object.get(doc, ["model", "risk_tier"], null)
 
+# The rule families' configuration (data.gates), or an empty object when the bundle has none.
+config := data.gates if {
+	is_object(data.gates)
+} else := {}
+
+# True when the bundle's data has no value (or null) at `path` under data.gates, a dotted path
+# such as "fairness.min_ratio".
+unconfigured(path) if {
+	object.get(config, split(path, "."), null) == null
+}
+
+# A finding for each of `paths` (under data.gates) that the bundle's data lacks: a rule family
+# whose configuration is missing denies, naming the key, rather than silently checking nothing.
+missing_config(family, paths) := {f |
+	some path in paths
+	unconfigured(path)
+	key := concat(".", ["data.gates", path])
+	f := finding(
+		concat(".", [family, "config_missing"]),
+		concat("", ["the bundle's data has no ", key, "; required the ", family, " rules' configuration"]),
+		null,
+		key,
+	)
+}
+
 # The newest check of `kind` (by `created_at`; the later entry wins a tie).
 latest_check(doc, kind) := check if {
 	checks := [c | some c in object.get(doc, ["checks"], []); c.kind == kind]

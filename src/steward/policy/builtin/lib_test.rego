@@ -42,3 +42,14 @@ test_latest_check_tie_goes_to_the_later_entry if {
 test_latest_check_undefined_without_checks if {
 	not lib.latest_check({"checks": []}, "fairness")
 }
+
+test_missing_config_names_each_key if {
+	found := lib.missing_config("acme", ["acme.limit", "acme.names"]) with data.gates.acme as {"limit": 3}
+	{f.required | some f in found} == {"data.gates.acme.names"}
+	{f.rule | some f in found} == {"acme.config_missing"}
+}
+
+test_unconfigured_without_gates_data if {
+	lib.unconfigured("fairness.min_ratio") with data.gates as null
+	not lib.unconfigured("fairness.min_ratio")
+}

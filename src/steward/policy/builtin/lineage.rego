@@ -1,6 +1,8 @@
 # Lineage completeness: the artefact has a SHA-256 digest, the version names its code commit, and
 # every training dataset has a content digest and comes from an approved source (its `approved`
 # flag, and its `source` listed in data.gates.lineage.approved_sources when that list is not empty).
+# A bundle whose data lacks approved_sources is denied (lineage.config_missing): give an empty
+# list to accept any source.
 package steward.gates.rules.lineage
 
 import data.steward.lib
@@ -9,7 +11,7 @@ violation contains f if {
 	some f in violations(input)
 }
 
-violations(doc) := (((artifact_findings(doc) | commit_findings(doc)) | digest_findings(doc)) | approval_findings(doc)) | source_findings(doc)
+violations(doc) := ((((artifact_findings(doc) | commit_findings(doc)) | digest_findings(doc)) | approval_findings(doc)) | source_findings(doc)) | lib.missing_config("lineage", ["lineage.approved_sources"])
 
 sha256_digest(x) if {
 	is_string(x)

@@ -34,3 +34,11 @@ test_approved_sources_when_listed if {
 	found := lineage.violations(fixtures.doc) with data.gates.lineage.approved_sources as ["lake"]
 	fixtures.rules(found) == {"lineage.dataset_source"}
 }
+
+test_missing_configuration_denies if {
+	found := lineage.violations(fixtures.doc) with data.gates.lineage as {}
+	fixtures.rules(found) == {"lineage.config_missing"}
+	some f in found
+	f.required == "data.gates.lineage.approved_sources"
+	f.message == "lineage.config_missing: the bundle's data has no data.gates.lineage.approved_sources; required the lineage rules' configuration"
+}

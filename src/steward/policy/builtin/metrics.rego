@@ -1,5 +1,6 @@
 # Metric floors per risk tier (data.gates.metric_floors). Only the metrics a tier names are
-# checked; a named metric that is not reported is a violation.
+# checked; a named metric that is not reported is a violation. A bundle whose data has no
+# metric_floors is denied (metrics.config_missing), a tier it has no floors for too.
 package steward.gates.rules.metrics
 
 import data.steward.lib
@@ -8,11 +9,12 @@ violation contains f if {
 	some f in violations(input)
 }
 
-violations(doc) := (tier_violations(doc) | missing_violations(doc)) | floor_violations(doc)
+violations(doc) := ((tier_violations(doc) | missing_violations(doc)) | floor_violations(doc)) | lib.missing_config("metrics", ["metric_floors"])
 
 floors(doc) := data.gates.metric_floors[lib.tier(doc)]
 
 tier_violations(doc) := {f |
+	not lib.unconfigured("metric_floors")
 	tier := lib.tier(doc)
 	not data.gates.metric_floors[tier]
 	known := sort([t | some t; data.gates.metric_floors[t]])

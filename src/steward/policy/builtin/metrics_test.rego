@@ -36,3 +36,10 @@ test_unknown_tier if {
 	doc := fixtures.patch("model", {"risk_tier": "extreme"})
 	fixtures.rules(metrics.violations(doc)) == {"metrics.risk_tier"}
 }
+
+test_missing_configuration_denies if {
+	found := metrics.violations(fixtures.doc) with data.gates.metric_floors as null
+	fixtures.rules(found) == {"metrics.config_missing"}
+	some f in found
+	f.required == "data.gates.metric_floors"
+}

@@ -35,7 +35,7 @@ def gate_input(
         str, Query(min_length=1, max_length=64, description="The target environment.")
     ] = "production",
 ) -> dict[str, Any]:
-    """The policy input document (schema version 1) the version would be evaluated on now."""
+    """The policy input document (schema version 2) the version would be evaluated on now."""
     return steward.gates.gate_input(caller, name, version, target)
 
 
@@ -119,8 +119,21 @@ def replay_evaluation(
 def record_check(
     name: ModelName, version: VersionNumber, body: wire.CheckCreate, caller: CallerDep, steward: StewardDep
 ) -> wire.CheckResultOut:
-    """Record a check of the version (documentation and lineage: computed by Steward)."""
-    result = steward.checks.record(caller, name, version, body.kind, body.status, body.values, body.messages)
+    """Record a check of the version (documentation and lineage: computed by Steward).
+
+    Fairness and data quality are `computed` when `provenance` names the file `steward check`
+    computed them from (checked against the values), and `reported` otherwise.
+    """
+    result = steward.checks.record(
+        caller,
+        name,
+        version,
+        body.kind,
+        body.status,
+        body.values,
+        body.messages,
+        wire.provenance_of(body.provenance),
+    )
     return wire.CheckResultOut.model_validate(result)
 
 
@@ -153,7 +166,14 @@ def record_dataset_check(
 ) -> wire.CheckResultOut:
     """Record a check (data quality) of a dataset version, seen by every model version using it."""
     result = steward.checks.record_dataset(
-        caller, name, version, body.kind, body.status, body.values, body.messages
+        caller,
+        name,
+        version,
+        body.kind,
+        body.status,
+        body.values,
+        body.messages,
+        wire.provenance_of(body.provenance),
     )
     return wire.CheckResultOut.model_validate(result)
 

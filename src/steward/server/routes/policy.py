@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from steward import wire
 from steward.domain import Action
@@ -79,26 +79,33 @@ def simulate(body: wire.SimulationCreate, caller: CallerDep, steward: StewardDep
     """Report which decisions a candidate bundle would change, before it is switched on.
 
     The candidate and the bundle in force are evaluated for every version deployed now (for its
-    environment) and every version awaiting review or deployment. Nothing is stored.
+    environment) and every version awaiting review or deployment, a page of versions at a time.
+    Nothing is stored.
     """
+    options = {"changed_only": body.changed_only}
     if body.bundle is not None:
         result = steward.policies.simulate_registered(
-            caller, body.bundle.name, body.bundle.version, body.environments
+            caller, body.bundle.name, body.bundle.version, body.environments, **options
         )
-    else:  # the schema requires one of the two
-        result = steward.policies.simulate_files(caller, body.files or {}, body.environments)
+    elif body.digest is not None:
+        result = steward.policies.simulate_digest(caller, body.digest, body.environments, **options)
+    else:  # the schema requires one of the three
+        result = steward.policies.simulate_files(caller, body.files or {}, body.environments, **options)
     return wire.SimulationOut.model_validate(result)
 
 
 @router.get(
     "/policy/assignments", response_model=wire.AssignmentsOut, openapi_extra=action(Action.POLICY_READ)
 )
-def get_assignments(caller: CallerDep, steward: StewardDep) -> wire.AssignmentsOut:
+def get_assignments(caller: CallerDep, steward: StewardDep, response: Response) -> wire.AssignmentsOut:
     """Which policy bundle applies to which risk tier and target environment (`*` for any).
 
-    The most specific row wins; the built-in bundle applies where none matches.
+    The most specific row wins; the built-in bundle applies where none matches. `revision` (also
+    the `ETag` header) is what a change must send back.
     """
-    return _assignments(steward.policies.assignments(caller))
+    table = steward.policies.assignments(caller)
+    response.headers["ETag"] = f'"{table.revision}"'
+    return _assignments(table)
 
 
 @router.put(
@@ -107,11 +114,14 @@ def get_assignments(caller: CallerDep, steward: StewardDep) -> wire.AssignmentsO
 def set_assignments(
     body: wire.AssignmentsUpdate, caller: CallerDep, steward: StewardDep
 ) -> wire.AssignmentsOut:
-    """Replace the assignment table; the change is recorded in the audit trail."""
+    """Replace the assignment table; the change is recorded in the audit trail.
+
+    `revision` must be the one read (else 409 `conflict`, and nothing changes).
+    """
     specs = [
         AssignmentSpec(a.risk_tier, a.environment, a.bundle_name, a.bundle_version) for a in body.assignments
     ]
-    return _assignments(steward.policies.set_assignments(caller, specs, body.reason))
+    return _assignments(steward.policies.set_assignments(caller, specs, body.reason, revision=body.revision))
 
 
 def _assignments(result: Assignments) -> wire.AssignmentsOut:
