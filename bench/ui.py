@@ -3,10 +3,11 @@
 Run with ``uv run python bench/ui.py [--db URL]`` (default: a fresh SQLite file in a temporary
 folder). Prints figures; asserts nothing. Target: p50 <= 50 ms for each page.
 
-The inventory rows are bulk-inserted in one transaction straight into the tables (no audit events:
-the pages measured only read them), so seeding takes seconds; the principal that signs in is made
-through the service. Server time is measured around the ASGI application, so it excludes the test
-client; every page is requested through a signed-in session, as a browser would.
+The inventory rows, and policy decisions and checks for every version (so the pages run their gate
+queries over about 40,000 of each), are bulk-inserted in one transaction straight into the tables
+(no audit events: the pages measured only read them), so seeding takes seconds; the principal that
+signs in is made through the service. Server time is measured around the ASGI application, so it
+excludes the test client; every page is requested through a signed-in session, as a browser would.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from steward.domain import Role
 from steward.server import create_app
 from steward.service import Steward, local_operator
 from steward.settings import Settings
+from steward.storage._gates import SqlCheckResult, SqlPolicyDecision
 from steward.storage._tables import (
     SqlDataset,
     SqlDatasetVersion,
@@ -227,6 +229,92 @@ def seed(steward: Steward) -> None:
                 if mid % 2 == 0 or env == "staging"  # half the models run in production
             ],
         )
+        seed_gates(conn, rng, [vid for vid, _ in versions], set(last.values()), now)
+
+
+DENIES = [
+    {
+        "rule": "metrics.floor",
+        "message": "metrics.floor: metric auc is 0.71; required >= 0.75",
+        "measured": 0.71,
+        "required": 0.75,
+    },
+    {
+        "rule": "lineage.code_commit",
+        "message": "lineage.code_commit: code commit is missing",
+        "measured": None,
+        "required": "code commit",
+    },
+]
+WARNINGS = [
+    {
+        "rule": "fairness.reported",
+        "message": "fairness.reported: the fairness check was reported by its caller",
+        "measured": "reported",
+        "required": "computed",
+    },
+]
+
+
+def seed_gates(
+    conn: Any, rng: random.Random, version_ids: list[int], newest: set[int], now: datetime
+) -> None:
+    """Policy decisions (production and staging, some versions evaluated twice) and checks
+    (fairness with its measured values, documentation) for every version: about 40,000 of each."""
+    fairness = {
+        "rows": 5000,
+        "attributes": {
+            "sex": {
+                "demographic_parity_ratio": 0.91,
+                "equalized_odds_difference": 0.04,
+                "groups": {g: {"count": 2500, "selection_rate": 0.4} for g in ("F", "M")},
+            }
+        },
+        "thresholds": {"min_ratio": 0.8},
+    }
+    document = {"schema_version": 1, "model": {"name": "bench", "tags": {}}, "padding": "x" * 2000}
+    decisions, checks = [], []
+    for vid in version_ids:
+        targets = ["staging", "production"] + (["production"] if vid in newest else [])
+        for target in targets:
+            allow = rng.random() < 0.6
+            decisions.append(
+                {
+                    "version_id": vid,
+                    "environment": target,
+                    "allow": allow,
+                    "denies": [] if allow else DENIES[: rng.randint(1, 2)],
+                    "warnings": WARNINGS,
+                    "bundle_name": "steward-builtin",
+                    "bundle_version": "1.1.0",
+                    "bundle_digest": digest("bundle"),
+                    "input_digest": digest("input", vid, target),
+                    "engine": "regorus",
+                    "engine_version": "0.2",
+                    "input_document": document,
+                    "audit_seq": None,
+                    "created_by": "eli",
+                    "created_at": now - timedelta(days=rng.randint(0, 90)),
+                }
+            )
+        for kind, status, values in (
+            ("fairness", "pass", fairness),
+            ("documentation", rng.choice(["pass", "fail"]), {"completeness": 0.8}),
+        ):
+            checks.append(
+                {
+                    "version_id": vid,
+                    "dataset_version_id": None,
+                    "kind": kind,
+                    "status": status,
+                    "values": values,
+                    "messages": [],
+                    "created_by": "vera",
+                    "created_at": now - timedelta(days=rng.randint(0, 90)),
+                }
+            )
+    conn.execute(insert(SqlPolicyDecision), decisions)
+    conn.execute(insert(SqlCheckResult), checks)
 
 
 def figures(samples: tuple[list[float], list[float]]) -> str:
@@ -261,7 +349,10 @@ def main() -> None:
     )
     _, token = steward.identity.create_token(operator, wire.TokenCreate(principal="carl"))
     seconds = time.perf_counter() - started
-    print(f"seeded {MODELS} models, {MODELS * VERSIONS_PER_MODEL} versions in {seconds:.1f} s")
+    print(
+        f"seeded {MODELS} models, {MODELS * VERSIONS_PER_MODEL} versions, their gate decisions and"
+        f" checks in {seconds:.1f} s"
+    )
     print(f"database: {steward.store.backend} ({url})")
 
     timed = Timed(create_app(Settings(database_url=url), steward=steward))

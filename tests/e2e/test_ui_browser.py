@@ -165,9 +165,44 @@ def test_lineage_switches_version_in_place(page: Page, demo: Demo) -> None:
     assert still_marked(page), "htmx should swap the lineage section, not reload the page"
     assert page.url.endswith("/models/credit-default-scorer?version=2")
     assert lineage.get_by_text("not deployed").is_visible()
+    gates = page.locator("#version-gates")  # swapped with the lineage, out of band
+    expect(gates.get_by_role("heading", name="Gate decisions and checks of v2")).to_be_visible()
     lineage.screenshot(path=str(SHOTS / "lineage-v2.png"))
     lineage.get_by_text("Lineage as a table").click()
     assert lineage.get_by_role("cell", name="training run").first.is_visible()
+
+
+def test_model_page_shows_gate_decisions_and_checks(page: Page, demo: Demo) -> None:
+    sign_in(page, demo, "compliance_officer")
+    row = page.locator(
+        "#inventory-results tbody tr", has=page.get_by_role("link", name="credit-default-scorer")
+    )
+    expect(row.get_by_text("allowed")).to_be_visible()  # v4, in production, passed its gates
+    page.goto(demo.url + "/models/credit-default-scorer")
+    gates = page.locator("#version-gates")
+    expect(gates.get_by_role("heading", name="Gate decisions and checks of v4")).to_be_visible()
+    decision = gates.locator("article.decision").first
+    expect(decision).to_contain_text("production")
+    expect(decision).to_contain_text("allowed")
+    expect(decision).to_contain_text("steward-builtin")
+    checks = gates.locator("table.checks")
+    expect(checks.get_by_role("rowheader", name=re.compile(r"^fairness"))).to_be_visible()
+    expect(checks.get_by_text("demographic_parity_ratio").first).to_be_visible()
+    gates.screenshot(path=str(SHOTS / "gates-v4.png"))
+
+    # a version's gate in the versions table opens that version's decisions
+    page.get_by_role("link", name="staging allowed (v5)").click()
+    page.wait_for_url(re.compile(r"\?version=5#version-gates$"))
+    expect(gates.get_by_role("heading", name="Gate decisions and checks of v5")).to_be_visible()
+
+    # a refused version: every reason with its rule, what was measured and what was required
+    page.goto(demo.url + "/models/readmission-risk?version=2")
+    refused = gates.locator("article.decision.denied").first
+    expect(refused).to_contain_text("denied")
+    findings = refused.locator("table.findings tbody tr")
+    assert findings.count() >= 1
+    expect(findings.first.get_by_role("rowheader")).not_to_be_empty()
+    shot(page, "model-denied")
 
 
 def test_inventory_filters_search_sort_and_page(page: Page, demo: Demo) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -10,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from steward import wire
-from steward.domain import Origin, Role
+from steward.domain import Origin, PolicyDecision, Role
+from steward.errors import IntegrityError
+from steward.ledger import encode_envelope, parse_verifiers, verify_evidence
 from steward.server import create_app
 from steward.service import Caller, Steward
 from steward.settings import Settings
@@ -303,10 +306,10 @@ def test_inventory_lists_models_with_governance_columns(sign_in: SignIn, invento
     for name in ("credit-scorer", "churn", "triage"):
         assert f'href="/models/{name}"' in page
     assert "v2" in page  # credit-scorer's production version
-    assert "not evaluated" in page  # no policy engine in promotion yet
-    assert "2026-09-02" in page and "overdue" in page  # last update + 6 months, now past
+    assert "not evaluated" in page  # no gate decision stored yet
+    assert "2026-09-02" in page and "overdue" in page  # created + 6 months, now past
     assert "2028-03-02" in page  # churn: + 24 months
-    assert "no cadence" in page  # triage
+    assert "2027-03-02" in page  # triage has no cadence of its own: the medium tier's 12 months
 
 
 def test_inventory_filters_searches_sorts_and_pages(
@@ -320,8 +323,8 @@ def test_inventory_filters_searches_sorts_and_pages(
     assert 'href="/models/churn"' in client.get("/", params={"owner": "growth"}).text
     assert 'href="/models/credit-scorer"' in client.get("/", params={"scope": "sr-11-7"}).text
     due_first = client.get("/", params={"sort": "review_due"}).text
-    assert due_first.index("/models/credit-scorer") < due_first.index("/models/churn")
-    assert due_first.index("/models/churn") < due_first.index("/models/triage")  # no due date last
+    assert due_first.index("/models/credit-scorer") < due_first.index("/models/triage")
+    assert due_first.index("/models/triage") < due_first.index("/models/churn")
     by_name_desc = client.get("/", params={"order": "desc"}).text
     assert by_name_desc.index("/models/triage") < by_name_desc.index("/models/churn")
     builder = caller_of(core, "data-scientist")
@@ -362,7 +365,8 @@ def test_model_page_shows_record_versions_lineage_and_deployments(
     for node in ("loans@v1", "run-1", "credit-scorer v2", "production (k8s://prod)", "commit abc1234"):
         assert node in page, node
     assert 'id="deployment-1"' in page and 'id="deployment-2"' in page
-    assert "No check results yet" in page and "No reviews yet" in page
+    assert "No check is recorded on v2" in page and "No reviews yet" in page
+    assert "no gate decision is stored for v2" in page
     v1 = sign_in(inventory["auditor"]).get("/models/credit-scorer", params={"version": 1}).text
     assert "Lineage of v1" in v1 and "no training run recorded" in v1 and "staging (k8s://stg)" in v1
 
@@ -372,6 +376,149 @@ def test_model_page_lineage_fragment_for_htmx(sign_in: SignIn, inventory: dict[s
         "/models/credit-scorer", params={"version": 1}, headers={"HX-Request": "true", "HX-Target": "lineage"}
     )
     assert fragment.text.lstrip().startswith('<section class="card" id="lineage"')
+    assert 'id="version-gates"' in fragment.text  # swapped with it, out of band
+    assert "Gate decisions and checks of v1" in fragment.text
+
+
+# -- gate decisions, checks and the review clock ---------------------------------------------
+
+
+def evaluate(core: Steward, model: str, version: int, target: str = "production") -> PolicyDecision:
+    return core.gates.evaluate(caller_of(core, "ml-engineer"), model, version, target)
+
+
+def section(page: str, start: str, end: str = "</section>") -> str:
+    """The part of ``page`` from ``start`` to the next ``end``."""
+    assert start in page, start
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_model_page_shows_the_latest_decisions_and_checks_with_their_values(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    builder = caller_of(core, "data-scientist")
+    core.registry.register_version(builder, "churn", version_spec("churn-2", metrics={"accuracy": 0.41}))
+    evaluate(core, "churn", 2, "staging")
+    older = evaluate(core, "churn", 2)
+    latest = evaluate(core, "churn", 2)  # of two production decisions, the newer one is shown
+    core.checks.record(builder, "churn", 2, "documentation")
+    core.checks.record(
+        caller_of(core, "validator"),
+        "churn",
+        2,
+        "fairness",
+        "pass",
+        {"rows": 200, "attributes": {"sex": {"demographic_parity_ratio": 0.93}}},
+    )
+    page = sign_in(inventory["business_owner"]).get("/models/churn").text  # v2, the newest, by default
+    gates = section(page, 'id="version-gates"')
+    assert "Gate decisions and checks of v2" in gates
+    assert f"decision #{latest.id}" in gates and f"decision #{older.id}" not in gates
+    assert gates.count("<article") == 2 and gates.index(">production<") < gates.index(">staging<")
+    assert "denied" in gates and "by ml-engineer" in gates
+    assert "<code>metrics.floor</code>" in gates
+    assert "metric accuracy is 0.41; required &gt;= 0.6 for risk tier low" in gates
+    floor = section(gates, "<code>metrics.floor</code>", "</tr>")
+    assert "<code>0.41</code>" in floor and "<code>0.6</code>" in floor  # measured, required
+    assert f"<strong>{latest.bundle_name}</strong> {latest.bundle_version}" in gates
+    assert f'title="{latest.bundle_digest}"' in gates
+    checks = section(gates, 'id="checks-title"')
+    assert "documentation" in checks and "fairness" in checks
+    assert "attributes.sex.demographic_parity_ratio</span> <code>0.93</code>" in checks
+    assert "completeness</span> <code>0.4</code>" in checks  # what Steward computed
+    assert "intended_use is missing" in checks and "by validator" in checks
+    assert ">computed</span>" in checks and ">reported</span>" in checks  # who produced the values
+    row = section(page, 'id="version-2"', "</tr>")  # the versions table: each environment
+    assert "production</span>" in row and "staging</span>" in row and "denied" in row
+    assert "1/2 checks pass" in row
+    assert "not evaluated" in section(page, 'id="version-1"', "</tr>")
+    status = section(page, 'id="status-title"')
+    assert "denied" in status and "for production · v2 (newest) · 7 violations" in status
+    first = sign_in(inventory["auditor"]).get("/models/churn", params={"version": 1}).text
+    assert "no gate decision is stored for v1" in first and "No check is recorded on v1" in first
+
+
+def test_inventory_gate_status_is_the_production_versions_latest_production_decision(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    evaluate(core, "credit-scorer", 1)  # not the version in production: not the model's status
+    evaluate(core, "churn", 1, "staging")  # nor is a decision for another environment
+    client = sign_in(inventory["compliance_officer"])
+    page = client.get("/").text
+    assert "latest production decision stored for the version in production, or for the newest" in page
+    assert "not evaluated" in section(page, 'href="/models/credit-scorer"', "</tr>")
+    assert "not evaluated" in section(page, 'href="/models/churn"', "</tr>")
+    assert "no version" in section(page, 'href="/models/triage"', "</tr>")
+    running = evaluate(core, "credit-scorer", 2)
+    denied = evaluate(core, "churn", 1)  # nothing of churn runs in production: its newest version
+    page = client.get("/").text
+    credit = section(page, 'href="/models/credit-scorer"', "</tr>")
+    verdict = "allowed" if running.allow else "denied"
+    assert verdict in credit and "(newest)" not in credit  # v2 runs in production
+    churn = section(page, 'href="/models/churn"', "</tr>")
+    assert "denied" in churn and f"v1 (newest) · {len(denied.denies)} violations" in churn
+    assert 'href="/models/churn?version=1#version-gates"' in churn
+    assert "metrics.missing" in churn  # the rules it broke, in the link's title
+    status = core.gates.gate_status(caller_of(core, "auditor"), ["churn", "credit-scorer", "triage"])
+    assert status["churn"].decision is not None and status["churn"].decision.id == denied.id
+    assert status["credit-scorer"].decision is not None and status["credit-scorer"].deployed
+    assert (status["credit-scorer"].version, status["credit-scorer"].decision.id) == (2, running.id)
+    assert "triage" not in status
+    core.registry.register_version(caller_of(core, "data-scientist"), "churn", version_spec("churn-2"))
+    churn = section(client.get("/").text, 'href="/models/churn"', "</tr>")
+    assert "not evaluated" in churn and "v2 (newest)" in churn  # a newer version is not yet evaluated
+
+
+def test_the_gate_queries_do_not_grow_with_the_rows_shown(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    builder = caller_of(core, "data-scientist")
+    for n in range(12):
+        core.registry.create_model(builder, model_spec(f"bulk-{n:02d}"))
+        core.registry.register_version(builder, f"bulk-{n:02d}", version_spec(f"bulk-{n}"))
+        evaluate(core, f"bulk-{n:02d}", 1)
+    for n in range(2, 7):
+        core.registry.register_version(builder, "churn", version_spec(f"churn-{n}"))
+        evaluate(core, "churn", n)
+        evaluate(core, "churn", n, "staging")
+        core.checks.record(builder, "churn", n, "documentation")
+    client = sign_in(inventory["auditor"])
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(core.store.engine, "before_cursor_execute", seen)
+    try:
+        assert "denied" in client.get("/").text
+        inventory_reads = [s for s in statements if "policy_decisions" in s or "check_results" in s]
+        statements.clear()
+        assert "0/1 checks pass" in client.get("/models/churn").text
+        model_reads = [s for s in statements if "policy_decisions" in s or "check_results" in s]
+    finally:
+        event.remove(core.store.engine, "before_cursor_execute", seen)
+    assert len(inventory_reads) == 1  # one statement for the page's 15 models
+    assert len(model_reads) == 3  # decisions and checks of the page's 6 versions, the newest's status
+
+
+def test_the_review_clock_runs_from_creation_so_an_edit_does_not_reset_it(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward
+) -> None:
+    builder = caller_of(core, "data-scientist")
+    before = core.registry.get_model(builder, "credit-scorer")
+    core.registry.update_model(
+        builder, "credit-scorer", wire.ModelUpdate(revision=before.revision, tags={"team": "risk"})
+    )
+    client = sign_in(inventory["auditor"])
+    row = section(client.get("/").text, 'href="/models/credit-scorer"', "</tr>")
+    assert "2026-09-02" in row and "overdue" in row  # still created + 6 months, not the edit + 6
+    status = section(client.get("/models/credit-scorer").text, 'id="status-title"')
+    assert "2026-09-02" in status and "overdue" in status
+    dashboard = client.get("/dashboard").text
+    assert '<span class="figure">1</span><span class="figure-label">reviews overdue</span>' in dashboard
+    reader = caller_of(core, "auditor")  # the gates read the same clock
+    assert core.gates.gate_input(reader, "credit-scorer", 2)["model"]["review_overdue"] is True
+    assert core.gates.gate_input(reader, "churn", 1)["model"]["review_overdue"] is False
 
 
 def test_missing_records_answer_readable_404_pages(sign_in: SignIn, inventory: dict[str, str]) -> None:
@@ -388,7 +535,7 @@ def test_review_queue_is_read_only_and_role_aware(sign_in: SignIn, inventory: di
     assert "/models/credit-scorer?version=1" in validator
     assert "/models/churn?version=1" not in validator  # a low-tier version needs no validator
     assert "<form" in validator and 'method="post"' not in validator.split("</header>", 1)[1]
-    assert "arrive with the approval workflow" in validator
+    assert "steward review approve" in validator
     everyone = sign_in(inventory["validator"]).get("/reviews", params={"show": "all"}).text
     assert "/models/churn?version=1" in everyone
     builder = sign_in(inventory["data_scientist"]).get("/reviews").text
@@ -531,7 +678,21 @@ def test_evidence_bundles_download_for_the_roles_that_may_read_them(
     bundle = auditor.get("/models/credit-scorer/versions/2/evidence")
     assert bundle.status_code == 200
     assert bundle.headers["content-disposition"] == 'attachment; filename="credit-scorer-v2.evidence.json"'
-    assert isinstance(json.loads(bundle.content), dict)
+    # the auditor verifies the downloaded file offline, trusting only the ledger's published key
+    published = auditor.get(
+        "/api/v1/ledger/keys", headers={"Authorization": f"Bearer {inventory['auditor']}"}
+    )
+    keys = parse_verifiers(k["vkey"] for k in published.json())
+    report = verify_evidence(bundle.content, keys)
+    assert (report.model, report.version) == ("credit-scorer", 2)
+    assert {"model.created", "model_version.registered", "deployment.recorded"} <= {
+        e.action for e in report.events
+    }
+    envelope = json.loads(bundle.content)
+    statement = base64.b64decode(envelope["payload"]).replace(b"credit-scorer", b"credit-scorez")
+    envelope["payload"] = base64.b64encode(statement).decode()
+    with pytest.raises(IntegrityError, match="signature"):
+        verify_evidence(encode_envelope(envelope), keys)  # one changed record: refused
     builder = sign_in(inventory["data_scientist"])
     assert "/evidence" not in builder.get("/models/credit-scorer").text
     refused = builder.get("/models/credit-scorer/versions/2/evidence")

@@ -1,14 +1,24 @@
-"""The web UI's pure helpers: review due dates, inventory sorting and paging, graph and chart geometry."""
+"""The web UI's pure helpers: the review clock, decision findings and check values, inventory
+sorting and paging, graph and chart geometry."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from steward.domain import Lineage, LineageEdge, LineageNode, ModelState, RiskTier
+from steward.domain import (
+    Lineage,
+    LineageEdge,
+    LineageNode,
+    ModelState,
+    PolicyDecision,
+    RiskTier,
+    Workflow,
+)
 from steward.server.ui import _charts, _inventory, _lineage
 from steward.server.ui._auth import safe_next
+from steward.server.ui._pages import finding_rows, flat_values
 from steward.server.ui._session import Session, SessionCodec
 from steward.storage import ModelSummary
 
@@ -20,15 +30,18 @@ def summary(name: str, **fields: object) -> ModelSummary:
         "state": ModelState.ACTIVE,
         "regulatory_scopes": (),
         "review_cadence_months": None,
-        "updated_on": date(2026, 1, 31),
+        "created_at": datetime(2026, 1, 31, 12, 0, tzinfo=UTC),
         "production_version": None,
         **fields,
     }
     return ModelSummary(name=name, **values)  # type: ignore[arg-type]
 
 
+NOW = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
-    ("day", "months", "expected"),
+    ("created", "months", "expected"),
     [
         (date(2026, 1, 31), 1, date(2026, 2, 28)),
         (date(2024, 1, 31), 1, date(2024, 2, 29)),
@@ -37,8 +50,30 @@ def summary(name: str, **fields: object) -> ModelSummary:
         (date(2026, 3, 1), 24, date(2028, 3, 1)),
     ],
 )
-def test_add_months_keeps_the_day_or_the_month_end(day: date, months: int, expected: date) -> None:
-    assert _inventory.add_months(day, months) == expected
+def test_a_review_falls_due_on_the_same_day_or_the_month_end(
+    created: date, months: int, expected: date
+) -> None:
+    at = datetime(created.year, created.month, created.day, 15, 30, tzinfo=UTC)
+    status = _inventory.review_status(Workflow(), RiskTier.LOW, months, at, NOW)
+    assert _inventory.due_day(status) == expected
+
+
+def test_the_review_clock_is_the_gates_and_takes_the_last_review_when_given() -> None:
+    created = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+    own = _inventory.review_status(Workflow(), RiskTier.LOW, 6, created, NOW)
+    assert (own.cadence_months, own.overdue) == (6, True)
+    tiers = _inventory.review_status(Workflow(), RiskTier.HIGH, None, created, NOW)  # the tier's default
+    assert (tiers.cadence_months, _inventory.due_day(tiers)) == (6, date(2026, 7, 31))
+    reviewed = _inventory.review_status(
+        Workflow(),
+        RiskTier.LOW,
+        6,
+        created,
+        NOW,
+        last_reviewed_at=datetime(2026, 6, 1, tzinfo=UTC),
+        last_attested_at=datetime(2026, 6, 2, tzinfo=UTC),
+    )
+    assert (reviewed.overdue, _inventory.due_day(reviewed)) == (False, date(2026, 12, 1))
 
 
 def test_rows_flag_overdue_reviews_but_not_of_retired_models() -> None:
@@ -48,12 +83,47 @@ def test_rows_flag_overdue_reviews_but_not_of_retired_models() -> None:
             summary("b", review_cadence_months=6, state=ModelState.RETIRED),
             summary("c"),
         ],
-        today=date(2026, 8, 1),
+        NOW,
+        Workflow(),
     )
     assert [(r.review_due, r.overdue) for r in rows] == [
         (date(2026, 7, 31), True),
-        (date(2026, 7, 31), False),
-        (None, False),
+        (None, False),  # a retired model falls due for nothing
+        (date(2028, 1, 31), False),  # no cadence of its own: the low tier's 24 months
+    ]
+
+
+def test_decision_findings_and_check_values_read_as_text() -> None:
+    decision = PolicyDecision(
+        id=1,
+        model="m",
+        version=1,
+        environment="production",
+        allow=False,
+        denies=(
+            {
+                "rule": "metrics.floor",
+                "message": "metrics.floor: accuracy is 0.41",
+                "measured": 0.41,
+                "required": 0.6,
+            },
+        ),
+        warnings=({"rule": "docs.card", "message": "no model card", "measured": None, "required": ["card"]},),
+        bundle_name="b",
+        bundle_version="1",
+        bundle_digest="sha256:" + "0" * 64,
+        input_digest="sha256:" + "1" * 64,
+        engine="regorus",
+        engine_version="0",
+    )
+    assert finding_rows(decision) == [
+        ("deny", "metrics.floor", "accuracy is 0.41", "0.41", "0.6"),
+        ("warn", "docs.card", "no model card", "", '["card"]'),
+    ]
+    assert flat_values({"rows": 200, "attributes": {"sex": {"ratio": 0.933333}}, "empty": {}}) == [
+        ("attributes.sex.ratio", "0.9333"),
+        ("empty", "{}"),
+        ("rows", "200"),
     ]
 
 
@@ -64,7 +134,8 @@ def test_sorting_puts_missing_values_last_in_either_order() -> None:
             summary("b", risk_tier=RiskTier.HIGH),
             summary("c", production_version=7),
         ],
-        today=date(2026, 1, 1),
+        NOW,
+        Workflow(),
     )
     names = lambda key, desc: [r.model.name for r in _inventory.sort_rows(rows, key, desc)]  # noqa: E731
     assert names("production", False) == ["a", "c", "b"]
@@ -76,7 +147,7 @@ def test_sorting_puts_missing_values_last_in_either_order() -> None:
 
 
 def test_paging_clamps_to_the_pages_that_exist() -> None:
-    rows = _inventory.rows_of([summary(f"m{i:02d}") for i in range(30)], today=date(2026, 1, 1))
+    rows = _inventory.rows_of([summary(f"m{i:02d}") for i in range(30)], NOW, Workflow())
     last = _inventory.page_of(rows, 9, 25)
     assert (last.page, last.pages, last.first, last.last, len(last.rows)) == (2, 2, 26, 30, 5)
     empty = _inventory.page_of([], 1, 25)

@@ -8,7 +8,6 @@ decisions with the input document they evaluated.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,17 +22,21 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     bindparam,
     delete,
     func,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, defer, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from steward.domain import (
     BundleAssignment,
+    CheckProvenance,
     CheckResult,
     Dataset,
     DatasetVersion,
@@ -62,6 +65,11 @@ from steward.storage._tables import (
     SqlVersionDataset,
     UTCDateTime,
 )
+
+PROVENANCE_KEY = "__provenance__"
+"""Where a check's provenance is kept: a reserved key of its ``values`` column (the service refuses
+it in the values a caller sends), so that recording provenance needed no migration. A row without
+it was stored before provenance was recorded, and reads as reported."""
 
 
 class SqlCheckResult(Base):
@@ -146,11 +154,13 @@ def to_check(
     dataset: str | None = None,
     dataset_version: str | None = None,
 ) -> CheckResult:
+    values = dict(row.values)
+    provenance = CheckProvenance.from_dict(values.pop(PROVENANCE_KEY, None))
     return CheckResult(
         id=row.id,
         kind=row.kind,
         status=cast(CheckStatus, row.status),
-        values=dict(row.values),
+        values=values,
         messages=tuple(str(m) for m in row.messages),
         model=model,
         version=version,
@@ -158,6 +168,7 @@ def to_check(
         dataset_version=dataset_version,
         created_by=row.created_by,
         created_at=row.created_at,
+        provenance=provenance,
     )
 
 
@@ -322,7 +333,7 @@ class SqlGates:
             ),
             kind=check.kind,
             status=check.status,
-            values=dict(check.values),
+            values={**check.values, PROVENANCE_KEY: check.provenance.to_dict()},
             messages=list(check.messages),
             created_by=check.created_by,
             created_at=check.created_at,
@@ -582,21 +593,65 @@ class SqlGates:
 
     def count_denies_by_rule(self, since: datetime) -> list[tuple[str, int]]:
         """``(rule, how many denials named it)`` over the decisions made from ``since``, most first."""
-        stmt = select(SqlPolicyDecision.denies).where(
-            SqlPolicyDecision.allow.is_(False), SqlPolicyDecision.created_at >= since
+        decision = SqlPolicyDecision
+        if self.s.get_bind().dialect.name == "postgresql":
+            finding = func.json_array_elements(decision.denies).table_valued("value").alias("finding")
+            rule: ColumnElement[Any] = finding.c.value.op("->>")("rule")
+        else:  # SQLite's JSON1
+            finding = func.json_each(decision.denies).table_valued("value").alias("finding")
+            rule = func.json_extract(finding.c.value, "$.rule")
+        named = func.coalesce(rule, "?")
+        stmt = (
+            select(named, func.count(func.distinct(decision.id)))
+            .select_from(decision)
+            .join(finding, true())
+            .where(decision.allow.is_(False), decision.created_at >= since)
+            .group_by(named)
         )
-        counts: Counter[str] = Counter()
-        for denies in self.s.scalars(stmt):
-            counts.update({str(d.get("rule", "?")) for d in denies if isinstance(d, dict)})
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        counts = [(str(r), int(n)) for r, n in self.s.execute(stmt)]
+        return sorted(counts, key=lambda item: (-item[1], item[0]))
 
-    def versions_in_states(self, states: Sequence[str]) -> list[tuple[str, int, str]]:
-        """``(model, version, risk tier)`` of every version in one of ``states``, of models that
-        are not retired, by model then version."""
-        rows = self.s.execute(
-            select(SqlModel.name, SqlModelVersion.version, SqlModel.risk_tier)
+    # -- impact analysis ---------------------------------------------------------------------
+
+    def _simulated(self, states: Sequence[str]) -> Any:
+        """Versions of models that are not retired, in one of ``states`` or deployed now."""
+        deployed = select(SqlDeployment.version_id).where(SqlDeployment.state == "active")
+        return (
+            select(SqlModelVersion.id, SqlModel.name, SqlModelVersion.version, SqlModelVersion.state)
             .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlModelVersion.state.in_(list(states)), SqlModel.state != "retired")
-            .order_by(SqlModel.name, SqlModelVersion.version)
-        ).all()
-        return [(name, int(number), tier) for name, number, tier in rows]
+            .where(
+                SqlModel.state != "retired",
+                or_(SqlModelVersion.state.in_(list(states)), SqlModelVersion.id.in_(deployed)),
+            )
+        )
+
+    def count_simulated(self, states: Sequence[str]) -> int:
+        """How many versions :meth:`simulation_page` pages through."""
+        return int(self.s.scalar(select(func.count()).select_from(self._simulated(states).subquery())) or 0)
+
+    def simulation_page(
+        self, states: Sequence[str], after: tuple[str, int] | None, limit: int
+    ) -> list[tuple[str, int, str, tuple[str, ...]]]:
+        """``(model, version, state, environments it is deployed to now)`` of at most ``limit``
+        versions of models that are not retired, in one of ``states`` or deployed now, by model
+        then version, from the first after ``after`` (a ``(model, version)`` key)."""
+        stmt = self._simulated(states)
+        if after is not None:
+            name, number = after
+            stmt = stmt.where(
+                or_(SqlModel.name > name, and_(SqlModel.name == name, SqlModelVersion.version > number))
+            )
+        rows = self.s.execute(stmt.order_by(SqlModel.name, SqlModelVersion.version).limit(limit)).all()
+        environments: dict[int, list[str]] = {int(row[0]): [] for row in rows}
+        if environments:
+            deployed = self.s.execute(
+                select(SqlDeployment.version_id, SqlDeployment.environment)
+                .where(SqlDeployment.version_id.in_(list(environments)), SqlDeployment.state == "active")
+                .order_by(SqlDeployment.environment)
+            ).all()
+            for version_id, environment in deployed:
+                environments[int(version_id)].append(str(environment))
+        return [
+            (str(name), int(number), str(state), tuple(dict.fromkeys(environments[int(pk)])))
+            for pk, name, number, state in rows
+        ]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from steward.domain import ModelState, RiskTier
+from steward.domain import ModelState, PeriodicStatus, RiskTier, Workflow, periodic_status
 from steward.storage import ModelSummary
 
 PAGE_SIZES = (25, 50, 100)
@@ -25,33 +24,51 @@ SORTS: dict[str, str] = {
 }
 
 
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months, on the last day of the month when it is shorter."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+def review_status(
+    workflow: Workflow,
+    risk_tier: RiskTier,
+    own_cadence_months: int | None,
+    created_at: datetime,
+    now: datetime,
+    *,
+    last_reviewed_at: datetime | None = None,
+    last_attested_at: datetime | None = None,
+) -> PeriodicStatus:
+    """A model's periodic review clock, computed as the gates compute ``review_overdue``: the
+    domain's :func:`~steward.domain.periodic_status` with the model's own cadence, else its tier's.
+    The pages give no ``last_reviewed_at`` or ``last_attested_at`` yet, so the clock runs from the
+    record's creation (an edit of the record does not restart it)."""
+    return periodic_status(
+        workflow.cadence_for(risk_tier, own_cadence_months),
+        created_at,
+        last_reviewed_at,
+        last_attested_at,
+        now,
+    )
 
 
-def review_due(summary: ModelSummary) -> date | None:
-    """When the record is next due for review: its last update plus its review cadence."""
-    if summary.review_cadence_months is None:
-        return None
-    return add_months(summary.updated_on, summary.review_cadence_months)
+def due_day(status: PeriodicStatus) -> date:
+    """The UTC day the model is next due: its periodic review or its owner's attestation."""
+    return min(status.review_due_at, status.attestation_due_at).date()
 
 
 @dataclass(frozen=True, slots=True)
 class InventoryRow:
     model: ModelSummary
-    review_due: date | None
+    review_due: date | None  # None for a retired model: no review falls due
     overdue: bool
 
 
-def rows_of(summaries: Sequence[ModelSummary], today: date) -> list[InventoryRow]:
+def rows_of(summaries: Sequence[ModelSummary], now: datetime, workflow: Workflow) -> list[InventoryRow]:
     rows = []
     for summary in summaries:
-        due = review_due(summary)
-        overdue = due is not None and due < today and summary.state is not ModelState.RETIRED
-        rows.append(InventoryRow(summary, due, overdue))
+        if summary.state is ModelState.RETIRED:
+            rows.append(InventoryRow(summary, None, False))
+            continue
+        status = review_status(
+            workflow, summary.risk_tier, summary.review_cadence_months, summary.created_at, now
+        )
+        rows.append(InventoryRow(summary, due_day(status), status.overdue))
     return rows
 
 

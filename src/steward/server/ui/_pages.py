@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, TypeVar
@@ -12,15 +13,19 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from steward.domain import (
+    DEFAULT_STAGE_ROLES,
+    STAGE_LABELS,
     Action,
     Deployment,
     DeploymentState,
     IncidentState,
     ModelState,
     ModelVersion,
+    PolicyDecision,
     RiskTier,
     Role,
     VersionState,
+    Workflow,
 )
 from steward.errors import InvalidInput
 from steward.server.ui import _charts, _inventory
@@ -44,18 +49,19 @@ E = TypeVar("E", bound=StrEnum)
 Text = Annotated[str | None, Query(max_length=256)]
 PageToken = Annotated[str | None, Query(max_length=512)]
 
-# The default sign-off stages per risk tier (DESIGN.md, "Lifecycle and workflow"), and the stage each
-# reviewer role signs. Shown for orientation only: the approval workflow (issue 5) will own these.
-DEFAULT_STAGES: dict[RiskTier, tuple[str, ...]] = {
-    RiskTier.HIGH: ("automated gates", "independent validation", "compliance review", "business sign-off"),
-    RiskTier.MEDIUM: ("automated gates", "compliance review"),
-    RiskTier.LOW: ("automated gates",),
-}
+# The stage each reviewer role signs, by its label (the workflow's table lives in the domain).
 ROLE_STAGES: dict[Role, str] = {
-    Role.VALIDATOR: "independent validation",
-    Role.COMPLIANCE_OFFICER: "compliance review",
-    Role.BUSINESS_OWNER: "business sign-off",
+    role: STAGE_LABELS[stage] for stage, roles in DEFAULT_STAGE_ROLES.items() for role in roles
 }
+
+
+def stage_labels(workflow: Workflow) -> dict[RiskTier, tuple[str, ...]]:
+    """The sign-off stages each risk tier needs before production, by label."""
+    return {
+        tier: tuple(STAGE_LABELS[s] for s in workflow.stages_for(tier, "production")) for tier in RiskTier
+    }
+
+
 AWAITING_REVIEW = (VersionState.REGISTERED, VersionState.VALIDATED)
 QUEUE_PAGE = 50
 QUEUE_SCAN_PAGES = 20  # at most this many pages of the search are read to fill one page of "mine"
@@ -125,9 +131,9 @@ def inventory(
         text=q or None,
     )
     summaries = steward.registry.model_summaries(viewer.caller, where)
-    today = steward.clock().date()
-    rows = _inventory.sort_rows(_inventory.rows_of(summaries, today), sort, order == "desc")
-    paged = _inventory.page_of(rows, page, size)
+    rows = _inventory.rows_of(summaries, steward.clock(), steward.workflow)
+    paged = _inventory.page_of(_inventory.sort_rows(rows, sort, order == "desc"), page, size)
+    gates = steward.gates.gate_status(viewer.caller, [r.model.name for r in paged.rows])
     filters: dict[str, object] = {
         "q": q,
         "owner": owner,
@@ -156,6 +162,7 @@ def inventory(
         "page_sizes": _inventory.PAGE_SIZES,
         "overdue": sum(r.overdue for r in rows),
         "incidents": open_incidents(steward, viewer.caller),
+        "gates": gates,
         "model_href": model_href,
     }
     template = "_inventory_results.html" if is_htmx(request, "inventory-results") else "inventory.html"
@@ -192,10 +199,15 @@ def model_page(
         production.version if production else (versions.items[0].version if versions.items else None)
     )
     lineage = registry.lineage(caller, name, selected) if selected is not None else None
-    due = (
-        _inventory.add_months(model.updated_at.date(), model.review_cadence_months)
-        if model.review_cadence_months is not None and model.updated_at is not None
-        else None
+    shown = sorted({v.version for v in versions.items} | ({selected} if selected is not None else set()))
+    decisions = steward.gates.latest_decisions(caller, name, shown)
+    checks = steward.checks.latest(caller, name, shown)
+    review = (
+        None
+        if model.state is ModelState.RETIRED or model.created_at is None
+        else _inventory.review_status(
+            steward.workflow, model.risk_tier, model.review_cadence_months, model.created_at, steward.clock()
+        )
     )
     context = {
         "model": model,
@@ -207,8 +219,14 @@ def model_page(
         "lineage": lineage,
         "graph": layout(lineage) if lineage is not None else None,
         "lineage_nodes": list({n.id: n for n in lineage.nodes}.values()) if lineage is not None else [],
-        "review_due": due,
-        "overdue": due is not None and due < steward.clock().date(),
+        "review": review,
+        "review_due": _inventory.due_day(review) if review is not None else None,
+        "overdue": review is not None and review.overdue,
+        "decisions": decisions,
+        "checks": checks,
+        "gate": steward.gates.gate_status(caller, [name]).get(name),
+        "finding_rows": finding_rows,
+        "flat_values": flat_values,
         "base": model_href(name),
         "page_token": page_token,
         "metrics_of": top_metrics,
@@ -217,12 +235,49 @@ def model_page(
         "evidence": viewer.may(Action.EVIDENCE_READ),
     }
     if is_htmx(request, "lineage"):
-        return render(request, "_lineage.html", context)
+        return render(request, "_version_swap.html", context)
     return render(request, "model.html", context)
 
 
 def top_metrics(version: ModelVersion, keep: int = 3) -> list[tuple[str, float]]:
     return sorted(version.metrics.items())[:keep]
+
+
+def shown_value(value: object) -> str:
+    """A measured or required value as text: scalars as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
+
+
+def finding_rows(decision: PolicyDecision) -> list[tuple[str, str, str, str, str]]:
+    """``(deny | warn, rule, message, measured, required)`` of a decision, denials first (the
+    message without the ``rule:`` it starts with, as the rule has its own column)."""
+    return [
+        (
+            kind,
+            str(f.get("rule", "")),
+            str(f.get("message", "")).removeprefix(f"{f.get('rule', '')}: "),
+            "" if f.get("measured") is None else shown_value(f.get("measured")),
+            "" if f.get("required") is None else shown_value(f.get("required")),
+        )
+        for kind, findings in (("deny", decision.denies), ("warn", decision.warnings))
+        for f in findings
+    ]
+
+
+def flat_values(values: Mapping[str, object], prefix: str = "") -> list[tuple[str, str]]:
+    """A check's measured values as ``(dotted.path, value)`` leaves, in key order."""
+    leaves: list[tuple[str, str]] = []
+    for key in sorted(values):
+        value, path = values[key], f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            leaves.extend(flat_values(value, path + "."))
+        else:
+            leaves.append((path, shown_value(value)))
+    return leaves
 
 
 @router.get("/models/{name}/versions/{version}/evidence", openapi_extra=reads(Action.EVIDENCE_READ))
@@ -252,7 +307,9 @@ def review_queue(
     show: Annotated[str | None, Query(pattern="^(mine|all)$")] = None,
     page_token: PageToken = None,
 ) -> Response:
-    registry = steward_of(request).registry
+    steward = steward_of(request)
+    registry = steward.registry
+    stages = stage_labels(steward.workflow)
     caller = viewer.caller
     chosen = choice(VersionState, "state", state) or VersionState.REGISTERED
     if chosen not in AWAITING_REVIEW:
@@ -262,7 +319,7 @@ def review_queue(
     tiers = {s.name: s.risk_tier for s in registry.model_summaries(caller, ModelFilter())}
 
     def mine(v: ModelVersion) -> bool:
-        return any(stage in DEFAULT_STAGES[tiers[v.model]] for stage in my_stages)
+        return any(stage in stages[tiers[v.model]] for stage in my_stages)
 
     items: list[ModelVersion] = []
     token = page_token
@@ -277,7 +334,7 @@ def review_queue(
     context = {
         "items": items,
         "tiers": tiers,
-        "stages": DEFAULT_STAGES,
+        "stages": stages,
         "my_stages": my_stages,
         "mine": mine,
         "queue_state": chosen,
@@ -307,7 +364,9 @@ def dashboard(request: Request, viewer: ViewerDep) -> Response:
     registry = steward.registry
     caller = viewer.caller
     today = steward.clock().date()
-    rows = _inventory.rows_of(registry.model_summaries(caller, ModelFilter()), today)
+    rows = _inventory.rows_of(
+        registry.model_summaries(caller, ModelFilter()), steward.clock(), steward.workflow
+    )
 
     by_tier_state = Counter((r.model.risk_tier.value, r.model.state.value) for r in rows)
     tiers = [t.value for t in RiskTier]
