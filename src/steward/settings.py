@@ -6,10 +6,13 @@ Documented in ``docs/reference/settings.md`` (a test checks every field is there
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from steward.domain import Workflow
 
 
 def default_database_url() -> str:
@@ -86,6 +89,16 @@ class Settings(BaseSettings):
             "registers it at MLflow). Unset: signed deliveries are refused."
         ),
     )
+    mlflow_allowed_tracking_uris: Annotated[list[str], NoDecode] = Field(
+        [],
+        description=(
+            "Other MLflow tracking servers `POST /api/v1/harvests` may harvest, besides "
+            "STEWARD_MLFLOW_TRACKING_URI: comma-separated http(s) URLs. The server calls them with "
+            "its own MLflow credentials, so list only servers you trust; any other `tracking_uri` "
+            "is refused (422, rule `allowed`). An operator's `steward harvest mlflow` on the "
+            "database is not limited."
+        ),
+    )
     mlflow_owner_tag: str = Field(
         "steward.owner", description="MLflow registered-model tag holding the model's owner."
     )
@@ -96,6 +109,60 @@ class Settings(BaseSettings):
     mlflow_use_case_tag: str = Field(
         "steward.use_case", description="MLflow registered-model tag holding the business use case."
     )
+
+    workflow_production: dict[str, list[str]] = Field(
+        {
+            "high": ["automated_gates", "independent_validation", "compliance_review", "business_signoff"],
+            "medium": ["automated_gates", "compliance_review"],
+            "low": ["automated_gates"],
+        },
+        description=(
+            "The sign-offs each risk tier needs before production (and any environment other than "
+            "staging), as JSON: risk tier → stages (automated_gates, independent_validation, "
+            "compliance_review, business_signoff; signed in that order). A tier left out keeps its "
+            "default."
+        ),
+    )
+    workflow_staging: dict[str, list[str]] = Field(
+        {"high": ["automated_gates", "independent_validation"], "medium": ["automated_gates"], "low": []},
+        description="The sign-offs each risk tier needs before staging, as JSON (see WORKFLOW_PRODUCTION).",
+    )
+    review_cadence_months: dict[str, int] = Field(
+        {"high": 6, "medium": 12, "low": 24},
+        description=(
+            "Months between periodic reviews (and owner attestations) per risk tier, as JSON; a "
+            "model's own review cadence, when set, wins."
+        ),
+    )
+
+    @field_validator("mlflow_allowed_tracking_uris", mode="before")
+    @classmethod
+    def _split_uris(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("mlflow_allowed_tracking_uris")
+    @classmethod
+    def _http_uris(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not uri.startswith(("http://", "https://")):
+                raise ValueError(f"{uri!r} is not an http(s) URL")
+        return value
+
+    @field_validator("workflow_production", "workflow_staging", "review_cadence_months")
+    @classmethod
+    def _valid_workflow(cls, value: Any, info: ValidationInfo) -> Any:
+        tables = {"workflow_production": "production", "workflow_staging": "staging"}
+        key = tables.get(info.field_name or "", "cadence_months")
+        Workflow.from_tables(**{key: value})  # raises InvalidInput naming the tier or stage
+        return value
+
+    def workflow(self) -> Workflow:
+        """The approval workflow these settings describe."""
+        return Workflow.from_tables(
+            self.workflow_production, self.workflow_staging, self.review_cadence_months
+        )
 
     def record_base_url(self) -> str:
         """Where this server's records are reached from outside (``public_url``, else host:port)."""

@@ -8,7 +8,7 @@ from domain records.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -36,6 +37,7 @@ from steward.domain import (
     TAG_VALUE_MAX,
     TAGS_MAX,
     URI_MAX,
+    CheckProvenance,
     ConsistencyProof,
     DatasetRole,
     DeploymentState,
@@ -43,9 +45,13 @@ from steward.domain import (
     InclusionProof,
     ModelState,
     PrincipalKind,
+    PromotionKind,
+    ReviewDecision,
+    ReviewStage,
     RiskTier,
     Role,
     Severity,
+    SourceFile,
     StoredCheckpoint,
     VersionState,
 )
@@ -710,6 +716,48 @@ class ConnectorEventOut(BaseModel):
     outcome: str
 
 
+class DeliveryOut(BaseModel):
+    """One delivery the receiver accepted: MLflow's send stamp and its arrival (``delivery_seconds``
+    between them), the seconds from its arrival to the first commit of what it changed
+    (``commit_seconds``; ``null`` when it changed nothing) and to Steward's answer
+    (``processing_seconds``: Steward's own calls back to MLflow done too)."""
+
+    event: str
+    model: str
+    sent_at: datetime
+    received_at: datetime
+    delivery_seconds: float
+    commit_seconds: float | None
+    processing_seconds: float
+    outcome: str
+
+
+class DeliveriesOut(BaseModel):
+    """What this server process's receiver did since ``since``: deliveries accepted by event,
+    refused by reason (``missing_headers``, ``bad_signature``, ``bad_timestamp``, ``stale``, ``replay``,
+    ``malformed``, ``no_secret``, ``unauthenticated``, ``forbidden``), failed by error code; timing
+    percentiles (``p50``, ``p95``, ``max``, ``last``) over the recent deliveries, listed oldest first."""
+
+    since: datetime
+    accepted: dict[str, int]
+    refused: dict[str, int]
+    failed: dict[str, int]
+    commit_seconds: dict[str, float]
+    processing_seconds: dict[str, float]
+    delivery_seconds: dict[str, float]
+    recent: list[DeliveryOut]
+
+
+class MlflowConnectorOut(BaseModel):
+    """The MLflow connector of this server: the tracking server it is connected to, the ones REST
+    harvests may reach, whether it can verify signed deliveries, and what its receiver did."""
+
+    tracking_uri: str | None
+    harvest_tracking_uris: list[str]
+    webhook_secret_set: bool
+    deliveries: DeliveriesOut
+
+
 # -- automated gates: checks, policy bundles and their assignment, decisions -------------------
 
 CheckKind = Annotated[str, StringConstraints(pattern=CHECK_KIND_PATTERN)]
@@ -721,15 +769,67 @@ AssignEnvironment = Annotated[
 ]
 
 
+class SourceFileIn(_In):
+    """The file a check was computed from: ``sha256:`` + SHA-256 of its bytes, rows, format."""
+
+    sha256: Digest
+    rows: Annotated[int, Field(ge=0)]
+    format: Literal["csv", "parquet"]
+    name: Annotated[str, StringConstraints(max_length=256)] = ""
+
+
+class CheckProvenanceIn(_In):
+    """How a check came to be: ``computed`` by ``steward check fairness|data-quality`` from
+    ``file`` through ``columns`` (fairness: ``label``, ``prediction``, ``sensitive``, ``positive``;
+    data quality: ``columns``), checked against the values; or ``reported`` by the caller."""
+
+    method: Literal["computed", "reported"] = "reported"
+    tool: ShortText = ""
+    file: SourceFileIn | None = None
+    columns: dict[str, Any] = {}
+
+    def to_record(self) -> CheckProvenance:
+        file = self.file
+        return CheckProvenance(
+            method=self.method,
+            tool=self.tool,
+            file=None if file is None else SourceFile(file.sha256, file.rows, file.format, file.name),
+            columns=dict(self.columns),
+        )
+
+
+def provenance_of(spec: CheckProvenanceIn | None) -> CheckProvenance | None:
+    """The domain record of a request's provenance (``None`` when it sent none)."""
+    return None if spec is None else spec.to_record()
+
+
 class CheckCreate(_In):
     """A check result of a model or dataset version. ``documentation`` and ``lineage`` are
     computed by Steward from its records: send the kind alone. Other kinds carry their status,
-    the values they measured and a message per failure."""
+    the values they measured and a message per failure, and are stored as ``reported`` unless
+    ``provenance`` says ``steward check`` computed them from a file."""
 
     kind: CheckKind
     status: Literal["pass", "fail", "error"] | None = None
     values: dict[str, Any] = {}
     messages: Annotated[list[LongText], Field(max_length=1000)] = []
+    provenance: CheckProvenanceIn | None = None
+
+
+class SourceFileOut(_Out):
+    sha256: str
+    rows: int
+    format: str
+    name: str
+
+
+class CheckProvenanceOut(_Out):
+    """``computed`` (by Steward: from the record, or from ``file``) or ``reported``."""
+
+    method: Literal["computed", "reported"]
+    tool: str
+    file: SourceFileOut | None
+    columns: dict[str, Any]
 
 
 class CheckResultOut(_Out):
@@ -738,6 +838,7 @@ class CheckResultOut(_Out):
     status: Literal["pass", "fail", "error"]
     values: dict[str, Any]
     messages: list[str]
+    provenance: CheckProvenanceOut
     subject_type: Literal["model_version", "dataset_version"]
     model: str | None
     version: int | None
@@ -841,17 +942,22 @@ class BundleRef(_In):
 
 
 class SimulationCreate(_In):
-    """A candidate bundle, as files or as a registered bundle, and the environments versions
-    that are not deployed yet are evaluated for."""
+    """A candidate bundle, as files, as a registered bundle (name and version) or as the digest
+    of one, and the environments versions that are not deployed yet are evaluated for. With
+    ``changed_only`` the answer lists only the decisions that would change (counts cover all)."""
 
     files: BundleFiles | None = None
     bundle: BundleRef | None = None
+    digest: Digest | None = None
     environments: Annotated[list[EnvironmentName], Field(min_length=1, max_length=16)] = ["production"]
+    changed_only: bool = False
 
     @model_validator(mode="after")
     def _one_candidate(self) -> SimulationCreate:
-        if (self.files is None) == (self.bundle is None):
-            raise ValueError("give the candidate bundle as files or as a registered bundle, not both")
+        if sum(given is not None for given in (self.files, self.bundle, self.digest)) != 1:
+            raise ValueError(
+                "give the candidate bundle as files, as a registered bundle or as a digest: one of them"
+            )
         return self
 
 
@@ -882,9 +988,11 @@ class AssignmentIn(_In):
 
 
 class AssignmentsUpdate(_In):
-    """The whole assignment table (it replaces the one in force)."""
+    """The whole assignment table (it replaces the one in force). ``revision`` is the one the
+    caller read (``GET /policy/assignments``); a stale one is refused with 409 ``conflict``."""
 
     assignments: Annotated[list[AssignmentIn], Field(max_length=200)]
+    revision: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     reason: ShortText = ""
 
 
@@ -899,7 +1007,221 @@ class AssignmentOut(_Out):
 
 
 class AssignmentsOut(_Out):
-    """The assignment table; where no row matches, ``default`` (the built-in bundle) applies."""
+    """The assignment table; where no row matches, ``default`` (the built-in bundle) applies.
+    ``revision`` changes with every change of the table: send it back to change it."""
 
     assignments: list[AssignmentOut]
     default: BundleRefOut
+    revision: str
+
+
+# -- the approval workflow ---------------------------------------------------------------------
+
+Said = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)]
+"""A reason that must say something (a promotion's, a rollback's, a retirement's)."""
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LONG_TEXT_MAX)]
+EvidenceLink = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=URI_MAX, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$"),
+]
+Endpoint = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class ReviewCreate(_In):
+    """A sign-off of one workflow stage of a version. ``conditions`` go with
+    ``approved_with_conditions`` and only with it; ``evidence`` links what the reviewer relied on."""
+
+    stage: ReviewStage
+    decision: ReviewDecision
+    comment: Comment
+    conditions: Annotated[list[Comment], Field(max_length=32, validate_default=True)] = []
+    evidence: Annotated[list[EvidenceLink], Field(max_length=32)] = []
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_go_with_their_decision(cls, conditions: list[str], info: ValidationInfo) -> list[str]:
+        decision = info.data.get("decision")
+        if decision is ReviewDecision.APPROVED_WITH_CONDITIONS and not conditions:
+            raise ValueError("approved_with_conditions needs at least one condition")
+        if decision is not None and decision is not ReviewDecision.APPROVED_WITH_CONDITIONS and conditions:
+            raise ValueError(f"conditions go with approved_with_conditions, not with {decision.value}")
+        return conditions
+
+
+class ReviewConditionOut(_Out):
+    id: int
+    review_id: int
+    text: str
+    model: str
+    version: int
+    stage: ReviewStage | None
+    open: bool
+    met_by: str | None
+    met_at: datetime | None
+    note: str
+
+
+class ReviewOut(_Out):
+    """A review: the stage, the decision, who signed it in which role, when, why, on what."""
+
+    id: int
+    model: str
+    version: int
+    stage: ReviewStage
+    decision: ReviewDecision
+    reviewer: str
+    role: Role
+    created_at: datetime
+    comment: str
+    conditions: list[ReviewConditionOut]
+    evidence: list[str]
+    gate_decision: int | None
+    audit_seq: int | None
+
+
+class ConditionMeet(_In):
+    """How the condition was met."""
+
+    note: Comment
+
+
+class PendingReviewOut(_Out):
+    """A stage of a version waiting for a sign-off, with how long it has waited."""
+
+    model: str
+    version: int
+    risk_tier: RiskTier
+    stage: ReviewStage
+    roles: list[Role]
+    version_state: VersionState
+    registered_by: str
+    waiting_since: datetime
+    waited_seconds: int
+
+
+class ReviewDueOut(_Out):
+    """When a model's periodic review and its owner's attestation were last done and are due."""
+
+    model: str
+    owner: str
+    risk_tier: RiskTier
+    cadence_months: int
+    last_reviewed_at: datetime | None
+    review_due_at: datetime
+    last_attested_at: datetime | None
+    attestation_due_at: datetime
+    review_overdue: bool
+    attestation_overdue: bool
+    overdue: bool
+    production_version: int | None
+
+
+class AttestationCreate(_In):
+    """The owner's statement that the model's record is current."""
+
+    statement: LongText = ""
+
+
+class AttestationOut(_Out):
+    id: int
+    model: str
+    attested_by: str
+    attested_at: datetime
+    statement: str
+
+
+class PromotionCreate(_In):
+    """Promote the version to ``target``; ``endpoint`` is where it runs there (default: where the
+    version it replaces runs, else the environment's name)."""
+
+    target: EnvironmentName
+    reason: Said
+    endpoint: Endpoint | None = None
+
+
+class RollbackCreate(_In):
+    """Put back the version deployed before the current one (``previous``) or a named version that
+    was deployed to ``environment`` before."""
+
+    to: Annotated[int, Field(ge=1)] | Literal["previous"] = "previous"
+    environment: EnvironmentName = "production"
+    reason: Said
+
+
+class PromotionOut(_Out):
+    """A promotion or rollback: allowed (with the deployment it made and the one it replaced) or
+    denied (with every reason)."""
+
+    id: int
+    model: str
+    version: int
+    environment: str
+    kind: PromotionKind
+    allowed: bool
+    requested_by: str
+    requested_at: datetime
+    reason: str
+    reasons: list[FindingOut]
+    warnings: list[FindingOut]
+    gate_decision: int | None
+    deployment: DeploymentOut | None
+    replaced: DeploymentOut | None
+    audit_seq: int | None
+
+
+class RetirementCreate(_In):
+    reason: Said
+
+
+class RetirementOut(_Out):
+    model: str
+    retired_by: str
+    retired_at: datetime
+    reason: str
+    ended_deployments: list[int]
+
+
+class DeprecationCreate(_In):
+    reason: Said
+
+
+class HistoryEntryOut(_Out):
+    """One deployment: how it came about, the sign-offs in force then, the gate decision and the
+    evidence links the reviewers gave."""
+
+    deployment: DeploymentOut
+    kind: str
+    requested_by: str
+    reason: str
+    approvals: list[ReviewOut]
+    gate_decision: PolicyDecisionOut | None
+    promotion: int | None
+    evidence: list[str]
+
+
+class ModelHistoryOut(_Out):
+    """Deployments of a model in one environment, newest first; with ``at``, the one active then."""
+
+    model: str
+    environment: str
+    at: datetime | None
+    entries: list[HistoryEntryOut]
+    retirement: RetirementOut | None
+
+
+def history_instant(text: str, field: str = "at") -> datetime:
+    """A point in time for the history: an ISO 8601 time with its zone, or a date (``2026-05-01``),
+    which means the end of that day in UTC (what was in place when the day closed)."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value)
+            return day.replace(hour=23, minute=59, second=59, microsecond=999999, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput.field(
+            field, "datetime", f"must be a date or an ISO 8601 time (got {text!r})"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput.field(field, "timezone", f"must carry its time zone, e.g. Z (got {text!r})")
+    return parsed.astimezone(UTC)

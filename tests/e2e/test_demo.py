@@ -96,6 +96,11 @@ def test_the_demo_serves_a_realistic_governed_inventory(demo: tuple[str, dict[st
         lineage = client.lineage(production[0].model, production[0].version)
         kinds = {node.kind for node in lineage.nodes}
         assert {"dataset_version", "training_run", "deployment"} <= kinds
+        # production got there through the workflow, and newer versions wait for their sign-offs
+        entry = client.history(production[0].model).entries[0]
+        assert entry.kind == "promotion" and entry.gate_decision is not None
+        assert len({a.reviewer for a in entry.approvals}) == len(entry.approvals) >= 1
+        assert client.pending_reviews().items, "versions wait in the review queue"
         assert client.verify_audit().ok
 
     # every printed token works, and the roles hold: the auditor may not write

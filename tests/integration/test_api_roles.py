@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +23,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from steward import wire
-from steward.domain import PERMISSIONS, Action, Role
+from steward.domain import PERMISSIONS, Action, Origin, ReviewDecision, ReviewStage, Role
 from steward.service import Caller, Steward
-from tests.integration.conftest import ClientFor, MakePrincipal
+from tests.integration.conftest import ClientFor, MakePrincipal, make_app
 from tests.integration.support import digest, model_body, version_body
 
 API = "/api/v1"
@@ -147,6 +148,44 @@ class World:
     def fresh_incident_id(self) -> int:
         return self.posted_id("/incidents", {"model": "world", "severity": "low", "title": f"i{self.n()}"})
 
+    def fresh_version(self, model: str, **fields: Any) -> int:
+        """A new version of ``model``, registered by the admin over HTTP."""
+        assert self.http is not None
+        response = self.http.post(
+            f"{API}/models/{model}/versions", json=version_body(f"{model}-{self.n()}", **fields)
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["version"])
+
+    def fresh_model(self) -> str:
+        assert self.http is not None
+        name = f"walk-model-{self.n()}"
+        response = self.http.post(f"{API}/models", json=model_body(name, risk_tier="low"))
+        assert response.status_code == 201, response.text
+        return name
+
+    def fresh_condition_id(self) -> int:
+        """An open condition: a low-risk version whose automated gates were approved on a condition."""
+        assert self.http is not None
+        number = self.fresh_version("walk-low", metrics={"accuracy": 0.9})
+        decision = self.http.post(
+            f"{API}/models/walk-low/versions/{number}/evaluations", json={"target": "staging"}
+        )
+        assert decision.status_code == 201 and decision.json()["allow"], decision.text
+        signer = next(p for p in self.steward.identity.list_principals(self.admin) if p.name == "walk-ml")
+        review = self.steward.reviews.review(
+            Caller(signer, Origin(actor="walk-ml")),
+            "walk-low",
+            number,
+            wire.ReviewCreate(
+                stage=ReviewStage.AUTOMATED_GATES,
+                decision=ReviewDecision.APPROVED_WITH_CONDITIONS,
+                comment="on a condition",
+                conditions=["monitor it"],
+            ),
+        )
+        return review.conditions[0].id
+
     def once(self, key: str, make: Callable[[], int]) -> int:
         self._ids = self._ids or {}
         if key not in self._ids:
@@ -173,6 +212,11 @@ class World:
             ref = next(b for b in listed if b["builtin"])
             self._bundle = self.http.get(f"{API}/policy/bundles/{ref['name']}/{ref['version']}").json()
         return self._bundle
+
+    def assignments_revision(self) -> str:
+        """The policy assignments' revision now (a change must send it)."""
+        assert self.http is not None
+        return str(self.http.get(f"{API}/policy/assignments").json()["revision"])
 
     def new_bundle_files(self) -> dict[str, str]:
         """The built-in bundle's files under a new name and version, to register."""
@@ -244,6 +288,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("PUT", "/policy/assignments"): lambda w, r: {
         "url": "/policy/assignments",
         "json": {
+            "revision": w.assignments_revision(),
             "assignments": [
                 {
                     "risk_tier": "*",
@@ -251,7 +296,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
                     "bundle_name": w.builtin_bundle()["name"],
                     "bundle_version": w.builtin_bundle()["version"],
                 }
-            ]
+            ],
         },
     },
     ("POST", "/models"): lambda w, r: {
@@ -311,6 +356,42 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "url": "/connectors/mlflow/webhook",
         "json": {"entity": "registered_model", "action": "renamed", "data": {"name": "world"}},
     },
+    # the approval workflow: each signer rejects the stage its role signs, on a fresh version
+    ("POST", "/models/{name}/versions/{version}/reviews"): lambda w, r: {
+        "url": f"/models/walk-high/versions/{w.fresh_version('walk-high')}/reviews",
+        "json": {"stage": STAGE_OF.get(r, "automated_gates"), "decision": "rejected", "comment": "walk"},
+    },
+    ("POST", "/conditions/{condition_id}/meet"): lambda w, r: {
+        "url": f"/conditions/{w.fresh_condition_id()}/meet",
+        "json": {"note": f"met, says {r.value}"},
+    },
+    ("POST", "/models/{name}/attestations"): lambda w, r: {
+        "url": "/models/world/attestations",
+        "json": {"statement": f"current, says {r.value}"},
+    },
+    ("POST", "/models/{name}/versions/{version}/promotions"): lambda w, r: {
+        "url": f"/models/walk-low/versions/{w.fresh_version('walk-low', metrics=PASSING)}/promotions",
+        "json": {"target": "staging", "reason": "walk"},
+    },
+    ("POST", "/models/{name}/rollbacks"): lambda w, r: {
+        "url": "/models/walk-low/rollbacks",
+        "json": {"environment": "staging", "reason": "walk"},
+    },
+    ("POST", "/models/{name}/retirement"): lambda w, r: {
+        "url": f"/models/{w.fresh_model()}/retirement",
+        "json": {"reason": "walk"},
+    },
+    ("POST", "/models/{name}/versions/{version}/deprecation"): lambda w, r: {
+        "url": f"/models/world/versions/{w.fresh_version('world')}/deprecation",
+        "json": {"reason": "walk"},
+    },
+}
+PASSING = {"accuracy": 0.9}  # above the low tier's floor, the one rule staging enforces here
+STAGE_OF = {
+    Role.ML_ENGINEER: "automated_gates",
+    Role.VALIDATOR: "independent_validation",
+    Role.COMPLIANCE_OFFICER: "compliance_review",
+    Role.BUSINESS_OWNER: "business_signoff",
 }
 
 
@@ -319,6 +400,15 @@ def default_request(method: str, template: str) -> Builder | None:
     if method != "GET" or not set(re.findall(r"\{(\w+)\}", template)) <= KNOWN_KEYS:
         return None
     return lambda world, _: {"url": fill(world, template)}
+
+
+@pytest.fixture
+def app(steward: Steward, database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
+    """The app, allowed to harvest the walk's (unreachable) tracking server."""
+    allowed = [HARVEST["tracking_uri"]]
+    application = make_app(steward, database_url, tmp_path, mlflow_allowed_tracking_uris=allowed)
+    with TestClient(application):
+        yield application
 
 
 @pytest.fixture
@@ -344,6 +434,20 @@ def world(steward: Steward, admin: Caller) -> World:
         admin, "world", wire.DeploymentCreate(version=1, environment="production", target="ep")
     )
     steward.identity.create_principal(admin, wire.PrincipalCreate(name="owner", roles=[Role.ADMIN]))
+    # the approval workflow's records: a high-risk model to sign, a low-risk one with two versions
+    # deployed to staging in turn (something to roll back to), and an ML engineer who signs
+    steward.registry.create_model(admin, wire.ModelCreate(**model_body("walk-high", risk_tier="high")))
+    steward.registry.create_model(admin, wire.ModelCreate(**model_body("walk-low", risk_tier="low")))
+    for number in (1, 2):
+        steward.registry.register_version(
+            admin,
+            "walk-low",
+            wire.VersionCreate(**version_body(f"walk-low-{number}", metrics={"accuracy": 0.9})),
+        )
+        steward.registry.record_deployment(
+            admin, "walk-low", wire.DeploymentCreate(version=number, environment="staging", target="stg")
+        )
+    steward.identity.create_principal(admin, wire.PrincipalCreate(name="walk-ml", roles=[Role.ML_ENGINEER]))
     return World(steward, admin, itertools.count(1))
 
 

@@ -15,6 +15,7 @@ from steward.cli import (  # noqa: F401  (they register their commands)
     _models,
     _policy,
     _serve,
+    _workflow,
 )
 from steward.cli._app import app
 from steward.cli._output import fail

@@ -46,7 +46,7 @@ class State:
                 self._backend = RemoteBackend(self.server, self.token)
             else:
                 settings = self.settings()
-                steward = Steward.open(settings.database_url, migrate=True)
+                steward = Steward.open(settings.database_url, migrate=True, workflow=settings.workflow())
                 key_path = settings.resolved_ledger_key_path()  # loaded on the first signed write
                 steward.ledger.use_keys(KeyFile(key_path) if key_path else MemoryKeys())
                 self._backend = LocalBackend(steward)

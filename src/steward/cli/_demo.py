@@ -3,7 +3,9 @@
 Seven models across the three risk tiers and five owners, 2 to 5 versions each, trained on
 versioned datasets with digests, by recorded runs with metrics and commits; two models run in
 production and others in staging. Every record is written through the service by a named
-person, so the audit trail reads like a real one.
+person, so the audit trail reads like a real one. What runs in production and staging got there
+through the approval workflow (gate decisions, each sign-off by its own person, the promotion);
+one staging promotion is refused by the gates, and newer versions wait in the review queue.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from steward import wire
-from steward.domain import DatasetRole, Origin, RiskTier, Role
+from steward.checks import fairness_check
+from steward.domain import DatasetRole, Origin, ReviewDecision, ReviewStage, RiskTier, Role
+from steward.errors import PolicyViolation
 from steward.service import Caller, Steward, local_operator
 
 USERS: list[tuple[str, Role, str]] = [
@@ -225,6 +231,55 @@ def _commit(*parts: object) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
 
 
+def _fair_values() -> dict[str, object]:
+    """Fairness values of a model that treats both groups alike (what the demo's validators saw)."""
+    labels = np.tile([1, 0, 1, 0], 50)
+    groups = np.repeat(np.array(["F", "M"]), 100)
+    return dict(fairness_check(labels, labels.copy(), {"sex": groups}).values)
+
+
+def _through_workflow(
+    steward: Steward, callers: dict[str, Caller], spec: DemoModel, version: int, environment: str
+) -> bool:
+    """Take ``version`` to ``environment`` the governed way: fairness check, gate decision, each
+    sign-off the tier needs there by its own person, then the promotion. A version the gates refuse
+    is left with its refused promotion in the audit trail."""
+    name = spec.name
+    vera, eli = callers["vera"], callers["eli"]
+    steward.checks.record(vera, name, version, "fairness", "pass", _fair_values())
+    decision = steward.gates.evaluate(eli, name, version, environment)
+    signers = {
+        ReviewStage.AUTOMATED_GATES: (eli, "gates pass; metrics and lineage reviewed"),
+        ReviewStage.INDEPENDENT_VALIDATION: (vera, "independently validated: back-test and stability"),
+        ReviewStage.COMPLIANCE_REVIEW: (callers["carl"], "documentation and regulatory scope reviewed"),
+        ReviewStage.BUSINESS_SIGNOFF: (callers["bo"], "business case and limitations accepted"),
+    }
+    if decision.allow:
+        done = {r.stage for r in steward.reviews.list_reviews(eli, name, version) if r.decision.approves}
+        for stage in steward.workflow.stages_for(RiskTier(spec.risk_tier), environment):
+            if stage in done:
+                continue
+            who, comment = signers[stage]
+            evidence = [f"https://wiki.example.com/validation/{name}/v{version}"]
+            steward.reviews.review(
+                who,
+                name,
+                version,
+                wire.ReviewCreate(
+                    stage=stage, decision=ReviewDecision.APPROVED, comment=comment, evidence=evidence
+                ),
+            )
+    target = f"k8s://eu-west-1{'' if environment == 'production' else '-stg'}/{name}"
+    reason = "approved for production" if environment == "production" else "initial rollout"
+    try:
+        steward.promotions.promote(
+            eli, name, version, wire.PromotionCreate(target=environment, reason=reason, endpoint=target)
+        )
+    except PolicyViolation:
+        return False
+    return True
+
+
 def seed(steward: Steward, rng_seed: int = 7) -> Summary:
     """Fill an empty database with the demo inventory; returns what was made and the tokens."""
     rng = random.Random(rng_seed)  # noqa: S311 (demo data, not secrets)
@@ -240,7 +295,7 @@ def seed(steward: Steward, rng_seed: int = 7) -> Summary:
         callers[name] = Caller(
             principal, Origin(actor=name, client_address="127.0.0.1", user_agent="steward-demo")
         )
-    dana, eli = callers["dana"], callers["eli"]
+    dana = callers["dana"]
     registry = steward.registry
 
     for name, description, source, approved, versions in DATASETS:
@@ -303,6 +358,7 @@ def seed(steward: Steward, rng_seed: int = 7) -> Summary:
                 "accuracy": round(min(0.99, score + 0.08), 4),
                 "selection_rate_ratio": round(rng.uniform(0.78, 0.97), 3),
             }
+            metrics.setdefault("auc", round(min(0.99, score + 0.04), 4))
             registry.record_run(
                 dana,
                 wire.TrainingRunCreate(
@@ -353,19 +409,14 @@ def seed(steward: Steward, rng_seed: int = 7) -> Summary:
                 ),
             )
             summary.versions += 1
-        for environment, deployed in (("staging", spec.staging), ("production", spec.prod)):
-            if deployed is not None:
-                registry.record_deployment(
-                    eli,
-                    name,
-                    wire.DeploymentCreate(
-                        version=deployed,
-                        environment=environment,
-                        target=f"k8s://eu-west-1{'' if environment == 'production' else '-stg'}/{name}",
-                        reason="initial rollout" if environment == "staging" else "approved for production",
-                    ),
-                )
+        for environment, deployed in (("production", spec.prod), ("staging", spec.staging)):
+            if deployed is not None and _through_workflow(steward, callers, spec, deployed, environment):
                 summary.deployments += 1
+        for number in range(1, spec.versions):  # superseded and never deployed: out of the queue
+            if number not in (spec.prod, spec.staging):
+                steward.promotions.deprecate(
+                    dana, name, number, wire.DeprecationCreate(reason=f"superseded by v{spec.versions}")
+                )
     registry.update_model(
         callers["dana"],
         "churn-propensity",

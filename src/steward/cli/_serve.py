@@ -30,7 +30,7 @@ def serve(
     settings = settings.model_copy(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
-    steward = Steward.open(settings.database_url, migrate=settings.auto_migrate)
+    steward = Steward.open(settings.database_url, migrate=settings.auto_migrate, workflow=settings.workflow())
     if not steward.identity.has_principals():
         err.print(
             "no users yet: create the first admin with\n"

@@ -482,12 +482,72 @@ class Client:
         return self._send(wire.SimulationOut, "POST", "/policy/simulate", spec)
 
     def get_assignments(self) -> wire.AssignmentsOut:
+        """The assignment table and its ``revision`` (send it back to change the table)."""
         return self._get(wire.AssignmentsOut, "/policy/assignments")
 
     def set_assignments(self, spec: wire.AssignmentsUpdate) -> wire.AssignmentsOut:
+        """Replace the assignment table; ``spec.revision`` is the one read, and :class:`Conflict`
+        is raised when someone changed the table since."""
         return wire.AssignmentsOut.model_validate(
             self._request("PUT", "/policy/assignments", json=spec.model_dump(mode="json"))
         )
+
+    # -- the approval workflow ---------------------------------------------------------------
+
+    def record_review(self, model: str, version: int, spec: wire.ReviewCreate) -> wire.ReviewOut:
+        """Sign one stage (``SeparationOfDuties`` when the rules refuse the caller)."""
+        return self._send(wire.ReviewOut, "POST", f"/models/{model}/versions/{version}/reviews", spec)
+
+    def list_reviews(self, model: str, version: int) -> list[wire.ReviewOut]:
+        return self._list(wire.ReviewOut, f"/models/{model}/versions/{version}/reviews")
+
+    def list_conditions(
+        self, model: str, version: int, *, open_only: bool = True
+    ) -> list[wire.ReviewConditionOut]:
+        return self._list(
+            wire.ReviewConditionOut,
+            f"/models/{model}/versions/{version}/conditions",
+            state="open" if open_only else "all",
+        )
+
+    def meet_condition(self, condition_id: int, spec: wire.ConditionMeet) -> wire.ReviewConditionOut:
+        return self._send(wire.ReviewConditionOut, "POST", f"/conditions/{condition_id}/meet", spec)
+
+    def pending_reviews(
+        self, *, stage: str | None = None, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.PendingReviewOut]:
+        return self._page(
+            wire.PendingReviewOut, "/reviews/pending", stage=stage, page_size=page_size, page_token=page_token
+        )
+
+    def due_reviews(self, *, overdue_only: bool = True) -> list[wire.ReviewDueOut]:
+        return self._list(wire.ReviewDueOut, "/reviews/due", state="overdue" if overdue_only else "all")
+
+    def attest(self, model: str, spec: wire.AttestationCreate) -> wire.AttestationOut:
+        return self._send(wire.AttestationOut, "POST", f"/models/{model}/attestations", spec)
+
+    def promote(self, model: str, version: int, spec: wire.PromotionCreate) -> wire.PromotionOut:
+        """Promote through the gates and sign-offs (``PolicyViolation`` with every reason if denied)."""
+        return self._send(wire.PromotionOut, "POST", f"/models/{model}/versions/{version}/promotions", spec)
+
+    def list_promotions(self, model: str, version: int) -> list[wire.PromotionOut]:
+        return self._list(wire.PromotionOut, f"/models/{model}/versions/{version}/promotions")
+
+    def rollback(self, model: str, spec: wire.RollbackCreate) -> wire.PromotionOut:
+        return self._send(wire.PromotionOut, "POST", f"/models/{model}/rollbacks", spec)
+
+    def retire(self, model: str, spec: wire.RetirementCreate) -> wire.RetirementOut:
+        return self._send(wire.RetirementOut, "POST", f"/models/{model}/retirement", spec)
+
+    def deprecate(self, model: str, version: int, spec: wire.DeprecationCreate) -> wire.VersionOut:
+        return self._send(wire.VersionOut, "POST", f"/models/{model}/versions/{version}/deprecation", spec)
+
+    def history(
+        self, model: str, *, at: datetime | str | None = None, environment: str = "production"
+    ) -> wire.ModelHistoryOut:
+        """Deployments of ``model`` in ``environment``; with ``at`` (a time, or a date), the one then."""
+        when = at.isoformat() if isinstance(at, datetime) else at
+        return self._get(wire.ModelHistoryOut, f"/models/{model}/history", at=when, environment=environment)
 
 
 def _tags(tags: Mapping[str, str] | None) -> list[str] | None:

@@ -55,6 +55,31 @@ EVENT_TYPES: dict[str, str] = {
         "The policy bundle was evaluated for a version and a target environment; after holds the "
         "decision (allow, every denial and warning, bundle digest, input digest, engine)."
     ),
+    "review.recorded": (
+        "A reviewer signed a workflow stage of a version (approved, rejected or approved with "
+        "conditions); after holds the review, the role it was signed in, any approval it revokes "
+        "and the version's state before and after."
+    ),
+    "review_condition.fulfilled": "A condition an approval was given under was marked met, with a note.",
+    "promotion.allowed": (
+        "A promotion passed the gates, the sign-offs its target needs and (for production) "
+        "traceability; after holds the gate decision, the deployment made and the one it replaced."
+    ),
+    "promotion.denied": (
+        "A promotion was refused; after holds every reason (failed gates, missing, rejected or "
+        "revoked sign-offs, untraceable artefact) and the gate decision."
+    ),
+    "deployment.rolled_back": (
+        "The previous approved version of a model was put back in an environment in one step; "
+        "before holds the deployment it ended, after the deployment it made, with the reason."
+    ),
+    "rollback.denied": "A rollback was refused because the target version's approvals were revoked.",
+    "model.retired": (
+        "A model was retired: every deployment ended, deployed versions deprecated, the reason and "
+        "date recorded; its record is read-only from then on."
+    ),
+    "model_version.deprecated": "A version was deprecated (no longer to be deployed), with the reason.",
+    "model.attested": "The owner of a model attested that its governance record is current.",
 }
 
 

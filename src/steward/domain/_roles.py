@@ -47,12 +47,24 @@ class Action(StrEnum):
     POLICY_READ = "policy.read"
     POLICY_MANAGE = "policy.manage"
     POLICY_SIMULATE = "policy.simulate"
+    REVIEW_READ = "review.read"
+    REVIEW_SIGN = "review.sign"
+    REVIEW_CONDITION_RESOLVE = "review_condition.resolve"
+    PROMOTION_PROMOTE = "promotion.promote"
+    DEPLOYMENT_ROLLBACK = "deployment.rollback"
+    MODEL_RETIRE = "model.retire"
+    VERSION_DEPRECATE = "version.deprecate"
+    MODEL_ATTEST = "model.attest"
 
 
 _EVERYONE = frozenset(Role)
 _BUILDERS = frozenset({Role.ADMIN, Role.DATA_SCIENTIST, Role.ML_ENGINEER})
 _OVERSIGHT = frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER, Role.VALIDATOR})
 _EVIDENCE = frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER})
+# Signing a workflow stage needs the stage's own role: admin is not one of them (separation of
+# duties), so ``review.sign`` is the one action an admin may not do by being admin.
+_SIGNERS = frozenset({Role.ML_ENGINEER, Role.VALIDATOR, Role.COMPLIANCE_OFFICER, Role.BUSINESS_OWNER})
+_DEPLOYERS = frozenset({Role.ADMIN, Role.ML_ENGINEER})
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MODEL_READ: _EVERYONE,
@@ -86,6 +98,14 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.POLICY_READ: _EVERYONE,
     Action.POLICY_MANAGE: frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER}),
     Action.POLICY_SIMULATE: _EVERYONE - {Role.AUDITOR},
+    Action.REVIEW_READ: _EVERYONE,
+    Action.REVIEW_SIGN: _SIGNERS,
+    Action.REVIEW_CONDITION_RESOLVE: _SIGNERS | {Role.ADMIN},
+    Action.PROMOTION_PROMOTE: _DEPLOYERS,
+    Action.DEPLOYMENT_ROLLBACK: _DEPLOYERS,
+    Action.MODEL_RETIRE: _DEPLOYERS | {Role.COMPLIANCE_OFFICER, Role.BUSINESS_OWNER},
+    Action.VERSION_DEPRECATE: _BUILDERS,
+    Action.MODEL_ATTEST: _BUILDERS | {Role.BUSINESS_OWNER},
 }
 
 WRITE_ACTIONS = frozenset(a for a in Action if not a.value.endswith(".read"))

@@ -13,7 +13,17 @@ from steward.server import errors, ui
 from steward.server._access import ReadAccessLog
 from steward.server._middleware import RequestLimits
 from steward.server._mlflow import MlflowWiring
-from steward.server.routes import admin, connectors, evidence, gates, incidents, ledger, models, policy
+from steward.server.routes import (
+    admin,
+    connectors,
+    evidence,
+    gates,
+    incidents,
+    ledger,
+    models,
+    policy,
+    workflow,
+)
 from steward.service import KeyFile, MemoryKeys, Steward
 from steward.settings import Settings
 
@@ -31,7 +41,9 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
     """A Steward server over ``steward`` (or over ``settings.database_url``)."""
     settings = settings or Settings()
     owned = steward is None
-    core = steward or Steward.open(settings.database_url, migrate=settings.auto_migrate)
+    core = steward or Steward.open(
+        settings.database_url, migrate=settings.auto_migrate, workflow=settings.workflow()
+    )
     if core.ledger.keys_location is None:  # the ledger key: loaded (or created) here, once
         key_path = settings.resolved_ledger_key_path()
         core.ledger.use_keys(KeyFile(key_path) if key_path else MemoryKeys())
@@ -63,7 +75,7 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
     errors.install(app)
     app.add_middleware(ReadAccessLog, recorder=recorder)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
-    for module in (models, evidence, admin, ledger, incidents, connectors, gates, policy):
+    for module in (models, evidence, admin, ledger, incidents, connectors, gates, policy, workflow):
         app.include_router(module.router, prefix=API)
 
     @app.get(f"{API}/health", tags=["server"])

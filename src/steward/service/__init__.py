@@ -3,7 +3,7 @@ typed events for the sinks that follow a commit."""
 
 from steward.service._access import AccessLogService, ReadRecorder
 from steward.service._audit import AuditService, Verification
-from steward.service._caller import Caller, local_operator
+from steward.service._caller import Caller, connector_caller, local_operator
 from steward.service._checks import COMPUTED_KINDS, CheckService
 from steward.service._events import EventBatch, EventBus
 from steward.service._evidence import EvidenceService
@@ -19,17 +19,20 @@ from steward.service._policies import (
     Assignments,
     AssignmentSpec,
     PolicyService,
-    Simulation,
-    SimulationItem,
     decide,
 )
-from steward.service._receiver import ReceiverService, connector_caller
+from steward.service._promotions import PromotionService
+from steward.service._receiver import ReceiverService
 from steward.service._registry import RegistryService, utcnow
+from steward.service._simulation import SIMULATION_PAGE, Simulation, SimulationItem, SimulationProgress
 from steward.service._steward import Steward
+from steward.service._workflow import WorkflowService
+from steward.service._write_back import WriteBackService, written_versions
 
 __all__ = [
     "COMPUTED_KINDS",
     "POLICY_ERROR",
+    "SIMULATION_PAGE",
     "TOKEN_PREFIX",
     "AccessLogService",
     "AssignmentSpec",
@@ -51,6 +54,7 @@ __all__ = [
     "LedgerService",
     "MemoryKeys",
     "PolicyService",
+    "PromotionService",
     "ReadRecorder",
     "ReceiverService",
     "RecordUrl",
@@ -58,8 +62,11 @@ __all__ = [
     "Replay",
     "Simulation",
     "SimulationItem",
+    "SimulationProgress",
     "Steward",
     "Verification",
+    "WorkflowService",
+    "WriteBackService",
     "connector_caller",
     "decide",
     "hash_token",
@@ -67,4 +74,5 @@ __all__ = [
     "record_links",
     "utcnow",
     "write_back_tags",
+    "written_versions",
 ]

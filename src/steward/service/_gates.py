@@ -10,18 +10,19 @@ does, with ``PolicyViolation``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from steward.domain import Action, DomainEvent, Page, PolicyDecision
+from steward.domain import Action, DomainEvent, Page, PolicyDecision, Workflow
 from steward.errors import IntegrityError, NotFound
 from steward.policy import Decision, input_digest
 from steward.service._caller import Caller
-from steward.service._events import Clock, EventBus, writing
-from steward.service._gate_input import DATA_QUALITY, build_input, check_target, document
+from steward.service._events import Clock, EventBus, Writer, writing
+from steward.service._gate_input import DATA_QUALITY, build_input, check_target, document, review_facts
 from steward.service._policies import PolicyService, decide
-from steward.storage import SqlStore
+from steward.storage import GateStatus, SqlStore
 
 PROMOTION_OUTCOMES = ("promotion.allowed", "promotion.denied")
 
@@ -45,11 +46,19 @@ class Replay:
 
 
 class GateService:
-    def __init__(self, store: SqlStore, bus: EventBus, clock: Clock, policies: PolicyService) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        bus: EventBus,
+        clock: Clock,
+        policies: PolicyService,
+        workflow: Workflow | None = None,
+    ) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
         self.policies = policies
+        self.workflow = workflow or Workflow()
 
     def gate_input(
         self, caller: Caller, model: str, version: int, target: str = "production"
@@ -57,7 +66,7 @@ class GateService:
         """The policy input document the version would be evaluated on now."""
         caller.authorize(Action.GATE_READ)
         with self.store.read() as tx:
-            return build_input(tx, model, version, target, self.clock())
+            return build_input(tx, model, version, target, self.clock(), self.workflow)
 
     def evaluate(
         self, caller: Caller, model: str, version: int, target: str = "production"
@@ -67,42 +76,48 @@ class GateService:
         document (:meth:`get_decision` reads it)."""
         caller.authorize(Action.GATE_EVALUATE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            check_target(target)
-            parts = w.tx.gates.input_parts(model, version, DATA_QUALITY)
-            doc = document(parts, target, w.at)
-            bundle = self.policies.assigned(w, caller, doc["model"]["risk_tier"], target)
-            decision = self.policies.decide(bundle, doc)
-            stored = w.tx.gates.insert_decision(
-                PolicyDecision(
-                    id=0,
-                    model=model,
-                    version=version,
-                    environment=target,
-                    allow=decision.allow,
-                    denies=tuple(f.to_dict() for f in decision.denies),
-                    warnings=tuple(f.to_dict() for f in decision.warnings),
-                    bundle_name=decision.bundle_name,
-                    bundle_version=decision.bundle_version,
-                    bundle_digest=decision.bundle_digest,
-                    input_digest=decision.input_digest,
-                    engine=decision.engine,
-                    engine_version=decision.engine_version,
-                    input=doc,
-                    created_by=caller.name,
-                    created_at=w.at,
-                ),
-                parts.version_id,
+            stored = self.evaluate_in(w, caller, model, version, target)
+        return replace(stored, input=None)
+
+    def evaluate_in(self, w: Writer, caller: Caller, model: str, version: int, target: str) -> PolicyDecision:
+        """:meth:`evaluate` inside the caller's write transaction (a promotion evaluates the gates
+        and records its own outcome in one transaction); the decision keeps its input document."""
+        check_target(target)
+        parts = w.tx.gates.input_parts(model, version, DATA_QUALITY)
+        doc = document(parts, target, w.at, review_facts(w.tx, parts, w.at, self.workflow))
+        bundle = self.policies.assigned(w, caller, doc["model"]["risk_tier"], target)
+        decision = self.policies.decide(bundle, doc)
+        stored = w.tx.gates.insert_decision(
+            PolicyDecision(
+                id=0,
+                model=model,
+                version=version,
+                environment=target,
+                allow=decision.allow,
+                denies=tuple(f.to_dict() for f in decision.denies),
+                warnings=tuple(f.to_dict() for f in decision.warnings),
+                bundle_name=decision.bundle_name,
+                bundle_version=decision.bundle_version,
+                bundle_digest=decision.bundle_digest,
+                input_digest=decision.input_digest,
+                engine=decision.engine,
+                engine_version=decision.engine_version,
+                input=doc,
+                created_by=caller.name,
+                created_at=w.at,
+            ),
+            parts.version_id,
+        )
+        event = w.emit(
+            DomainEvent(
+                "gate.evaluated",
+                "model_version",
+                f"{model}/{version}",
+                after={"decision": stored.id, "target": target, **decision.to_dict()},
             )
-            event = w.emit(
-                DomainEvent(
-                    "gate.evaluated",
-                    "model_version",
-                    f"{model}/{version}",
-                    after={"decision": stored.id, "target": target, **decision.to_dict()},
-                )
-            )
-            w.tx.gates.set_decision_seq(stored.id, event.seq)
-        return replace(stored, audit_seq=event.seq, input=None)
+        )
+        w.tx.gates.set_decision_seq(stored.id, event.seq)
+        return replace(stored, audit_seq=event.seq)
 
     def list_decisions(
         self, caller: Caller, model: str, version: int, page_size: int = 50, page_token: str | None = None
@@ -135,6 +150,27 @@ class GateService:
         caller.authorize(Action.GATE_READ)
         with self.store.read() as tx:
             return tx.gates.count_denies_by_rule(since)
+
+    def latest_decisions(
+        self, caller: Caller, model: str, versions: Sequence[int]
+    ) -> dict[int, list[PolicyDecision]]:
+        """The newest decision per target environment of each of ``model``'s ``versions`` (one
+        query for all of them), production first; versions never evaluated are left out."""
+        caller.authorize(Action.GATE_READ)
+        with self.store.read() as tx:
+            return tx.gate_reads.latest_decisions(model, versions)
+
+    def gate_status(
+        self, caller: Caller, models: Sequence[str], target: str = "production"
+    ) -> dict[str, GateStatus]:
+        """Each model's gate status for ``target``: the newest decision for ``target`` of the
+        version that runs there, else (nothing runs there) of its newest version; ``decision`` is
+        ``None`` when that version was never evaluated for it. One query for all of ``models``;
+        models without a version are left out."""
+        caller.authorize(Action.GATE_READ)
+        check_target(target)
+        with self.store.read() as tx:
+            return tx.gate_reads.gate_status(models, target)
 
     def replay(self, caller: Caller, model: str, version: int, decision_id: int) -> Replay:
         """Evaluate a stored decision's bundle (by digest) on its stored input document again."""

@@ -1,6 +1,7 @@
 """Storage: SQLAlchemy rows, the SQL store, engines and migrations. The only place rows live."""
 
 from steward.storage._engine import make_engine, schema_status, upgrade
+from steward.storage._gate_reads import GateStatus, SqlGateReads
 from steward.storage._gates import InputParts
 from steward.storage._ledger_store import (
     LedgerRows,
@@ -19,9 +20,12 @@ from steward.storage._store import (
     SqlTransaction,
     VersionFilter,
 )
+from steward.storage._workflow import DueRow, SqlWorkflow, WaitingRow, queue_position, queue_token
 
 __all__ = [
     "AuditFilter",
+    "DueRow",
+    "GateStatus",
     "InputParts",
     "LedgerHead",
     "LedgerRows",
@@ -29,13 +33,18 @@ __all__ = [
     "ModelSummary",
     "NodeMap",
     "ReadAccessFilter",
+    "SqlGateReads",
     "SqlStore",
     "SqlTransaction",
+    "SqlWorkflow",
     "StoredEntry",
     "VersionFilter",
+    "WaitingRow",
     "append_reads",
     "event_bytes",
     "make_engine",
+    "queue_position",
+    "queue_token",
     "schema_status",
     "upgrade",
 ]

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -52,6 +52,7 @@ from steward.ledger._event import decode_json, encode_json, format_time
 from steward.storage import _convert as convert
 from steward.storage._connectors import SqlSources, links_by_version
 from steward.storage._engine import folded
+from steward.storage._gate_reads import SqlGateReads
 from steward.storage._gates import SqlGates
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
@@ -121,7 +122,7 @@ class ModelSummary:
     state: ModelState
     regulatory_scopes: tuple[str, ...]
     review_cadence_months: int | None
-    updated_on: date  # the UTC day of the record's last update (its review clock starts there)
+    created_at: datetime  # the periodic review clock starts when the record was created
     production_version: int | None
 
 
@@ -203,6 +204,11 @@ class SqlTransaction:
     def gates(self) -> SqlGates:
         """Check results, policy bundles and their assignment, policy decisions."""
         return SqlGates(self.s)
+
+    @property
+    def gate_reads(self) -> SqlGateReads:
+        """The newest decisions and checks of many versions at once (inventory, model page)."""
+        return SqlGateReads(self.s)
 
     @property
     def workflow(self) -> SqlWorkflow:
@@ -740,7 +746,7 @@ class SqlTransaction:
                 SqlModel.state,
                 type_coerce(SqlModel.regulatory_scopes, Text),  # JSON text, decoded below unless empty
                 SqlModel.review_cadence_months,
-                self._utc_day(SqlModel.updated_at),
+                type_coerce(SqlModel.created_at, Text),  # parsed below, faster than the column type
                 production.c.version,
             )
             .outerjoin(production, production.c.model_id == SqlModel.id)
@@ -748,7 +754,7 @@ class SqlTransaction:
             .order_by(SqlModel.name)
         )
         # This reads every model at once, so it skips what cost most: ORM row loading (Core
-        # execution, one fetch), timestamp parsing (a day is enough) and decoding empty JSON lists.
+        # execution, one fetch) and decoding empty JSON lists.
         rows = self.s.connection().execute(stmt).all()
         return [
             ModelSummary(
@@ -758,10 +764,10 @@ class SqlTransaction:
                 state=_MODEL_STATES[state],
                 regulatory_scopes=_scopes(scopes),
                 review_cadence_months=cadence,
-                updated_on=_as_date(updated),
+                created_at=_as_utc(created),
                 production_version=version,
             )
-            for name, owner, tier, state, scopes, cadence, updated, version in rows
+            for name, owner, tier, state, scopes, cadence, created, version in rows
         ]
 
     def _utc_day(self, column: Any) -> Any:
@@ -993,6 +999,13 @@ def _scopes(value: Any) -> tuple[str, ...]:
 def _as_date(value: Any) -> date:
     """A SQL ``date(...)`` result: a ``date`` on PostgreSQL, ``'YYYY-MM-DD'`` text on SQLite."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _as_utc(value: Any) -> datetime:
+    """A timestamp column read as text: naive UTC text on SQLite, an aware datetime on psycopg."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 def _model_conditions(where: ModelFilter) -> list[ColumnElement[bool]]:

@@ -1,0 +1,700 @@
+"""Rows of the approval workflow and their queries (used through ``SqlTransaction.workflow``).
+
+Reviews are insert-only; ``review_stages`` keeps the newest decision of each stage of each
+version (written with the review, in its transaction) so that the review queue is a few indexed
+queries. Conditions, attestations, promotions (allowed and denied, rollbacks too), retirements and
+deprecations each have their own table; rows become domain records here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from steward.domain import (
+    Attestation,
+    Deployment,
+    ModelVersion,
+    PromotionKind,
+    Reason,
+    Retirement,
+    Review,
+    ReviewCondition,
+    ReviewDecision,
+    ReviewStage,
+    RiskTier,
+    Role,
+    Signed,
+    VersionState,
+)
+from steward.domain import Promotion as PromotionRecord
+from steward.errors import Conflict, InvalidInput, NotFound
+from steward.storage import _convert as convert
+from steward.storage._gates import SqlPolicyDecision
+from steward.storage._pages import decode_token, encode_token
+from steward.storage._tables import Base, SqlDeployment, SqlModel, SqlModelVersion, UTCDateTime
+
+
+def queue_token(since: datetime, version_id: int) -> str:
+    """The page token of the review queue after the item waiting since ``since``."""
+    return encode_token({"name": f"{since.isoformat()}|{version_id}"})
+
+
+def queue_position(token: str | None) -> tuple[datetime, int] | None:
+    """The keyset in a :func:`queue_token` (``None`` for the first page)."""
+    raw = decode_token(token, "name")
+    if raw is None:
+        return None
+    try:
+        since, version_id = str(raw["name"]).split("|")
+        return datetime.fromisoformat(since), int(version_id)
+    except ValueError:
+        raise InvalidInput.field("page_token", "page_token", "is not a token this server issued") from None
+
+
+class SqlReview(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_version", "version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    stage: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(32))
+    reviewer: Mapped[str] = mapped_column(String(256), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(JSON)
+    gate_decision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_decisions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SqlReviewCondition(Base):
+    __tablename__ = "review_conditions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    met_by: Mapped[str | None] = mapped_column(String(256))
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class SqlReviewStage(Base):
+    """The newest decision of one stage of one version (derived from ``reviews``, kept in step)."""
+
+    __tablename__ = "review_stages"
+    __table_args__ = (Index("ix_review_stages_stage", "stage", "approved", "decided_at"),)
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    decision: Mapped[str] = mapped_column(String(32))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    reviewer: Mapped[str] = mapped_column(String(256))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SqlAttestation(Base):
+    __tablename__ = "attestations"
+    __table_args__ = (Index("ix_attestations_model", "model_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    attested_by: Mapped[str] = mapped_column(String(256))
+    statement: Mapped[str] = mapped_column(Text)
+    attested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SqlPromotion(Base):
+    """One promotion or rollback request, allowed or denied."""
+
+    __tablename__ = "promotions"
+    __table_args__ = (Index("ix_promotions_version", "version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    environment: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    warnings: Mapped[list[Any]] = mapped_column(JSON)
+    gate_decision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_decisions.id"))
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"), index=True)
+    replaced_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"))
+    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SqlRetirement(Base):
+    __tablename__ = "model_retirements"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), primary_key=True)
+    retired_by: Mapped[str] = mapped_column(String(256))
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    ended_deployments: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class SqlDeprecation(Base):
+    __tablename__ = "version_deprecations"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    deprecated_by: Mapped[str] = mapped_column(String(256))
+    deprecated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    """A version waiting at one stage, as the queue query finds it."""
+
+    version_id: int
+    model: str
+    version: int
+    state: VersionState
+    registered_by: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueRow:
+    """A model's periodic-review clock as stored: last approval, last attestation, production."""
+
+    model_id: int
+    name: str
+    owner: str
+    risk_tier: RiskTier
+    cadence_months: int | None
+    created_at: datetime
+    last_reviewed_at: datetime | None
+    last_attested_at: datetime | None
+    production_version: int | None
+
+
+def _reason(value: Any) -> Reason:
+    return Reason(
+        str(value.get("rule", "")),
+        str(value.get("message", "")),
+        value.get("measured"),
+        value.get("required"),
+    )
+
+
+def to_condition(
+    row: SqlReviewCondition, model: str = "", version: int = 0, stage: str = ""
+) -> ReviewCondition:
+    return ReviewCondition(
+        id=row.id,
+        review_id=row.review_id,
+        text=row.text,
+        model=model,
+        version=version,
+        stage=ReviewStage(stage) if stage else None,
+        met_by=row.met_by,
+        met_at=row.met_at,
+        note=row.note,
+    )
+
+
+def to_review(row: SqlReview, model: str, version: int, conditions: Sequence[SqlReviewCondition]) -> Review:
+    return Review(
+        id=row.id,
+        model=model,
+        version=version,
+        stage=ReviewStage(row.stage),
+        decision=ReviewDecision(row.decision),
+        reviewer=row.reviewer,
+        role=Role(row.role),
+        created_at=row.created_at,
+        comment=row.comment,
+        conditions=tuple(to_condition(c, model, version, row.stage) for c in conditions),
+        evidence=tuple(str(e) for e in row.evidence),
+        gate_decision=row.gate_decision_id,
+        audit_seq=row.audit_seq,
+    )
+
+
+class SqlWorkflow:
+    """Reviews, conditions, the queue, attestations, promotions, retirements, deprecations."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # -- subjects ----------------------------------------------------------------------------
+
+    def version_id(self, model: str, version: int) -> int:
+        found = self.s.scalar(
+            select(SqlModelVersion.id)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(SqlModel.name == model, SqlModelVersion.version == version)
+        )
+        if found is None:
+            if self.s.scalar(select(SqlModel.id).where(SqlModel.name == model)) is None:
+                raise NotFound(f"model {model!r} does not exist", {"model": model})
+            raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
+        return int(found)
+
+    def model_id(self, model: str) -> int:
+        found = self.s.scalar(select(SqlModel.id).where(SqlModel.name == model))
+        if found is None:
+            raise NotFound(f"model {model!r} does not exist", {"model": model})
+        return int(found)
+
+    def set_version_state(self, version: ModelVersion, expected_revision: int) -> None:
+        """Write a version's lifecycle state if its stored revision is still ``expected_revision``."""
+        result = self.s.execute(
+            update(SqlModelVersion)
+            .where(
+                SqlModelVersion.id == self.version_id(version.model, version.version),
+                SqlModelVersion.revision == expected_revision,
+            )
+            .values(state=version.state.value, updated_at=version.updated_at, revision=version.revision)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(
+                f"version {version.model}/{version.version} changed since revision {expected_revision} "
+                "was read; read it again and retry",
+                {"model": version.model, "version": version.version, "expected_revision": expected_revision},
+            )
+        self.s.expire_all()
+
+    # -- reviews -----------------------------------------------------------------------------
+
+    def insert_review(self, review: Review, version_id: int) -> Review:
+        """Store a review and its conditions, and make it its stage's current decision."""
+        row = SqlReview(
+            version_id=version_id,
+            stage=review.stage.value,
+            decision=review.decision.value,
+            reviewer=review.reviewer,
+            role=review.role.value,
+            comment=review.comment,
+            evidence=list(review.evidence),
+            gate_decision_id=review.gate_decision,
+            created_at=review.created_at,
+            audit_seq=review.audit_seq,
+        )
+        self.s.add(row)
+        self.s.flush()
+        conditions = [
+            SqlReviewCondition(review_id=row.id, position=i, text=c.text, met_by=None, met_at=None, note="")
+            for i, c in enumerate(review.conditions)
+        ]
+        self.s.add_all(conditions)
+        current = self.s.get(SqlReviewStage, (version_id, review.stage.value))
+        if current is None:
+            current = SqlReviewStage(version_id=version_id, stage=review.stage.value)
+            self.s.add(current)
+        current.review_id = row.id
+        current.decision = row.decision
+        current.approved = review.decision.approves
+        current.reviewer = row.reviewer
+        current.decided_at = row.created_at
+        self.s.flush()
+        return to_review(row, review.model, review.version, conditions)
+
+    def set_review_seq(self, review_id: int, seq: int) -> None:
+        self.s.execute(
+            update(SqlReview)
+            .where(SqlReview.id == review_id)
+            .values(audit_seq=seq)
+            .execution_options(synchronize_session=False)
+        )
+
+    def reviews_of(self, version_ids: Iterable[int]) -> dict[int, list[Review]]:
+        """The reviews of each version, oldest first, with their conditions."""
+        ids = list(version_ids)
+        found: dict[int, list[Review]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        rows = self.s.execute(
+            select(SqlReview, SqlModel.name, SqlModelVersion.version)
+            .join(SqlModelVersion, SqlModelVersion.id == SqlReview.version_id)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(SqlReview.version_id.in_(ids))
+            .order_by(SqlReview.version_id, SqlReview.id)
+        ).all()
+        review_ids = [r.id for r, _, _ in rows]
+        conditions: dict[int, list[SqlReviewCondition]] = {i: [] for i in review_ids}
+        if review_ids:
+            for c in self.s.scalars(
+                select(SqlReviewCondition)
+                .where(SqlReviewCondition.review_id.in_(review_ids))
+                .order_by(SqlReviewCondition.review_id, SqlReviewCondition.position)
+            ):
+                conditions[c.review_id].append(c)
+        for row, model, number in rows:
+            found[row.version_id].append(to_review(row, model, number, conditions[row.id]))
+        return found
+
+    def list_reviews(self, model: str, version: int) -> list[Review]:
+        return self.reviews_of([self.version_id(model, version)])[self.version_id(model, version)]
+
+    def newest_decision(self, version_id: int) -> tuple[int, bool, str] | None:
+        """``(id, allow, environment)`` of the version's newest policy decision."""
+        found = self.s.execute(
+            select(SqlPolicyDecision.id, SqlPolicyDecision.allow, SqlPolicyDecision.environment)
+            .where(SqlPolicyDecision.version_id == version_id)
+            .order_by(SqlPolicyDecision.id.desc())
+            .limit(1)
+        ).one_or_none()
+        return None if found is None else (int(found[0]), bool(found[1]), str(found[2]))
+
+    # -- conditions --------------------------------------------------------------------------
+
+    def _condition_rows(self, *where: Any) -> list[tuple[SqlReviewCondition, str, int, str]]:
+        rows = self.s.execute(
+            select(SqlReviewCondition, SqlModel.name, SqlModelVersion.version, SqlReview.stage)
+            .join(SqlReview, SqlReview.id == SqlReviewCondition.review_id)
+            .join(SqlModelVersion, SqlModelVersion.id == SqlReview.version_id)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(*where)
+            .order_by(SqlReviewCondition.id)
+        ).all()
+        return [(c, name, int(number), stage) for c, name, number, stage in rows]
+
+    def find_condition(self, condition_id: int) -> ReviewCondition | None:
+        rows = self._condition_rows(SqlReviewCondition.id == condition_id)
+        return to_condition(*rows[0]) if rows else None
+
+    def list_conditions(self, model: str, version: int, open_only: bool) -> list[ReviewCondition]:
+        where: list[Any] = [SqlReview.version_id == self.version_id(model, version)]
+        if open_only:
+            where.append(SqlReviewCondition.met_at.is_(None))
+        return [to_condition(*row) for row in self._condition_rows(*where)]
+
+    def meet_condition(self, condition_id: int, by: str, at: datetime, note: str) -> ReviewCondition:
+        """Mark an open condition met (``Conflict`` if someone did in the meantime)."""
+        result = self.s.execute(
+            update(SqlReviewCondition)
+            .where(SqlReviewCondition.id == condition_id, SqlReviewCondition.met_at.is_(None))
+            .values(met_by=by, met_at=at, note=note)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"condition {condition_id} is met already", {"condition": condition_id})
+        self.s.expire_all()
+        found = self.find_condition(condition_id)
+        if found is None:  # pragma: no cover (it was just written)
+            raise NotFound(f"condition {condition_id} does not exist", {"condition": condition_id})
+        return found
+
+    # -- the review queue --------------------------------------------------------------------
+
+    def waiting(
+        self,
+        tier: RiskTier,
+        stage: ReviewStage,
+        before: Sequence[ReviewStage],
+        after: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[WaitingRow]:
+        """Versions of ``tier`` models whose ``stage`` nobody has signed while every stage of
+        ``before`` is approved, by how long they have waited (since the approval of the stage just
+        before, or since registration), then version id; after the keyset ``after``."""
+        params: dict[str, Any] = {"tier": tier.value, "limit": limit, "states": _WAITING_STATES}
+        if after is not None:
+            params.update(after_since=after[0], after_id=after[1])
+        stmt = _waiting_statement(stage, tuple(before), after is not None)
+        rows: Sequence[Any] = self.s.execute(stmt, params).all()
+        return [WaitingRow(int(r[0]), r[1], int(r[2]), VersionState(r[3]), r[4], r[5]) for r in rows]
+
+    # -- periodic reviews --------------------------------------------------------------------
+
+    def due_rows(self, model: str | None = None) -> list[DueRow]:
+        """Every model that is not retired (or the one named) with its review clock."""
+        one = [] if model is None else [self.model_id(model)]  # one model: group its rows only
+        reviewed = (
+            select(
+                SqlModelVersion.model_id.label("model_id"), func.max(SqlReviewStage.decided_at).label("at")
+            )
+            .join(SqlModelVersion, SqlModelVersion.id == SqlReviewStage.version_id)
+            .where(SqlReviewStage.approved.is_(True), *(SqlModelVersion.model_id == i for i in one))
+            .group_by(SqlModelVersion.model_id)
+            .subquery()
+        )
+        attested = (
+            select(
+                SqlAttestation.model_id.label("model_id"), func.max(SqlAttestation.attested_at).label("at")
+            )
+            .where(*(SqlAttestation.model_id == i for i in one))
+            .group_by(SqlAttestation.model_id)
+            .subquery()
+        )
+        production = (
+            select(
+                SqlDeployment.model_id.label("model_id"), func.max(SqlModelVersion.version).label("version")
+            )
+            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+            .where(
+                SqlDeployment.environment == "production",
+                SqlDeployment.state == "active",
+                *(SqlDeployment.model_id == i for i in one),
+            )
+            .group_by(SqlDeployment.model_id)
+            .subquery()
+        )
+        stmt = (
+            select(SqlModel, reviewed.c.at, attested.c.at, production.c.version)
+            .outerjoin(reviewed, reviewed.c.model_id == SqlModel.id)
+            .outerjoin(attested, attested.c.model_id == SqlModel.id)
+            .outerjoin(production, production.c.model_id == SqlModel.id)
+            .order_by(SqlModel.name)
+        )
+        stmt = (
+            stmt.where(SqlModel.name == model)
+            if model is not None
+            else stmt.where(SqlModel.state != "retired")
+        )
+        return [
+            DueRow(
+                model_id=m.id,
+                name=m.name,
+                owner=m.owner,
+                risk_tier=RiskTier(m.risk_tier),
+                cadence_months=m.review_cadence_months,
+                created_at=m.created_at,
+                last_reviewed_at=reviewed_at,
+                last_attested_at=attested_at,
+                production_version=None if number is None else int(number),
+            )
+            for m, reviewed_at, attested_at, number in self.s.execute(stmt).all()
+        ]
+
+    def insert_attestation(self, attestation: Attestation) -> Attestation:
+        row = SqlAttestation(
+            model_id=self.model_id(attestation.model),
+            attested_by=attestation.attested_by,
+            statement=attestation.statement,
+            attested_at=attestation.attested_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return Attestation(row.id, attestation.model, row.attested_by, row.attested_at, row.statement)
+
+    # -- promotions and rollbacks ------------------------------------------------------------
+
+    def insert_promotion(self, promotion: PromotionRecord, version_id: int) -> PromotionRecord:
+        row = SqlPromotion(
+            version_id=version_id,
+            environment=promotion.environment,
+            kind=promotion.kind.value,
+            allowed=promotion.allowed,
+            reasons=[r.to_dict() for r in promotion.reasons],
+            warnings=[r.to_dict() for r in promotion.warnings],
+            gate_decision_id=promotion.gate_decision,
+            deployment_id=promotion.deployment.id if promotion.deployment else None,
+            replaced_id=promotion.replaced.id if promotion.replaced else None,
+            requested_by=promotion.requested_by,
+            requested_at=promotion.requested_at,
+            reason=promotion.reason,
+            audit_seq=promotion.audit_seq,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return PromotionRecord(
+            id=row.id,
+            model=promotion.model,
+            version=promotion.version,
+            environment=promotion.environment,
+            kind=promotion.kind,
+            allowed=promotion.allowed,
+            requested_by=promotion.requested_by,
+            requested_at=promotion.requested_at,
+            reason=promotion.reason,
+            reasons=promotion.reasons,
+            warnings=promotion.warnings,
+            gate_decision=promotion.gate_decision,
+            deployment=promotion.deployment,
+            replaced=promotion.replaced,
+            audit_seq=promotion.audit_seq,
+        )
+
+    def set_promotion_seq(self, promotion_id: int, seq: int) -> None:
+        self.s.execute(
+            update(SqlPromotion)
+            .where(SqlPromotion.id == promotion_id)
+            .values(audit_seq=seq)
+            .execution_options(synchronize_session=False)
+        )
+
+    def _deployments_by_id(self, ids: Iterable[int | None]) -> dict[int, Deployment]:
+        wanted = sorted({i for i in ids if i is not None})
+        if not wanted:
+            return {}
+        rows = self.s.execute(
+            select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
+            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+            .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
+            .where(SqlDeployment.id.in_(wanted))
+        ).all()
+        return {d.id: convert.to_deployment(d, name, int(number)) for d, name, number in rows}
+
+    def _promotions(self, *where: Any) -> list[PromotionRecord]:
+        rows = self.s.execute(
+            select(SqlPromotion, SqlModel.name, SqlModelVersion.version)
+            .join(SqlModelVersion, SqlModelVersion.id == SqlPromotion.version_id)
+            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+            .where(*where)
+            .order_by(SqlPromotion.id)
+        ).all()
+        deployments = self._deployments_by_id(
+            [p.deployment_id for p, _, _ in rows] + [p.replaced_id for p, _, _ in rows]
+        )
+        return [
+            PromotionRecord(
+                id=p.id,
+                model=name,
+                version=int(number),
+                environment=p.environment,
+                kind=PromotionKind(p.kind),
+                allowed=p.allowed,
+                requested_by=p.requested_by,
+                requested_at=p.requested_at,
+                reason=p.reason,
+                reasons=tuple(_reason(r) for r in p.reasons),
+                warnings=tuple(_reason(r) for r in p.warnings),
+                gate_decision=p.gate_decision_id,
+                deployment=deployments.get(p.deployment_id) if p.deployment_id else None,
+                replaced=deployments.get(p.replaced_id) if p.replaced_id else None,
+                audit_seq=p.audit_seq,
+            )
+            for p, name, number in rows
+        ]
+
+    def list_promotions(self, model: str, version: int) -> list[PromotionRecord]:
+        """A version's promotion and rollback requests, oldest first."""
+        return self._promotions(SqlPromotion.version_id == self.version_id(model, version))
+
+    def promotions_for(self, deployment_ids: Iterable[int]) -> dict[int, PromotionRecord]:
+        """The allowed request that made each deployment (deployments recorded directly have none)."""
+        ids = list(deployment_ids)
+        if not ids:
+            return {}
+        found = self._promotions(SqlPromotion.deployment_id.in_(ids), SqlPromotion.allowed.is_(True))
+        return {p.deployment.id: p for p in found if p.deployment is not None}
+
+    # -- retirement and deprecation ----------------------------------------------------------
+
+    def insert_retirement(self, retirement: Retirement) -> None:
+        self.s.add(
+            SqlRetirement(
+                model_id=self.model_id(retirement.model),
+                retired_by=retirement.retired_by,
+                retired_at=retirement.retired_at,
+                reason=retirement.reason,
+                ended_deployments=list(retirement.ended_deployments),
+            )
+        )
+        self.s.flush()
+
+    def find_retirement(self, model: str) -> Retirement | None:
+        row = self.s.get(SqlRetirement, self.model_id(model))
+        if row is None:
+            return None
+        return Retirement(
+            model, row.retired_by, row.retired_at, row.reason, tuple(int(i) for i in row.ended_deployments)
+        )
+
+    def insert_deprecation(self, version_id: int, by: str, at: datetime, reason: str) -> None:
+        self.s.add(SqlDeprecation(version_id=version_id, deprecated_by=by, deprecated_at=at, reason=reason))
+        self.s.flush()
+
+    def stage_rows(self, version_ids: Iterable[int]) -> dict[int, list[Signed]]:
+        """The current decision of each signed stage of each version."""
+        ids = list(version_ids)
+        found: dict[int, list[Signed]] = {i: [] for i in ids}
+        if ids:
+            for row in self.s.scalars(select(SqlReviewStage).where(SqlReviewStage.version_id.in_(ids))):
+                found[row.version_id].append(
+                    Signed(
+                        ReviewStage(row.stage),
+                        ReviewDecision(row.decision),
+                        row.reviewer,
+                        row.decided_at,
+                        row.review_id,
+                    )
+                )
+        return found
+
+
+_WAITING_STATES = [
+    s.value for s in (VersionState.REGISTERED, VersionState.VALIDATED, VersionState.DEPLOYED_STAGING)
+]
+
+
+@functools.cache
+def _waiting_statement(stage: ReviewStage, before: tuple[ReviewStage, ...], keyset: bool) -> Any:
+    """The queue query for one stage of one tier's table, built once (tier, keyset and limit bound).
+
+    It is driven from the versions in a waiting state (an index, and few of them); the tier is an
+    ``IN`` over models rather than a join condition the planner could start from (SQLite would read
+    every version of every model of the tier), and each stage condition is an ``EXISTS`` probe of
+    review_stages' primary key.
+    """
+    version, model = SqlModelVersion, SqlModel
+    signed = aliased(SqlReviewStage, name="signed")
+    stmt = (
+        select(version.id, model.name, version.version, version.state, version.registered_by)
+        .join(model, model.id == version.model_id)
+        .where(
+            version.state.in_(bindparam("states", expanding=True)),
+            version.model_id.in_(
+                select(model.id).where(model.risk_tier == bindparam("tier"), model.state != "retired")
+            ),
+            ~exists().where(signed.version_id == version.id, signed.stage == stage.value),
+        )
+    )
+    for index, earlier in enumerate(before):
+        done = aliased(SqlReviewStage, name=f"done_{index}")
+        stmt = stmt.where(
+            exists().where(
+                done.version_id == version.id, done.stage == earlier.value, done.approved.is_(True)
+            )
+        )
+    since: Any = version.created_at
+    if before:
+        previous = aliased(SqlReviewStage, name="previous")
+        since = (
+            select(previous.decided_at)
+            .where(previous.version_id == version.id, previous.stage == before[-1].value)
+            .scalar_subquery()
+        )
+    stmt = stmt.add_columns(since.label("since"))
+    if keyset:
+        stmt = stmt.where(
+            or_(
+                since > bindparam("after_since", type_=UTCDateTime()),
+                and_(
+                    since == bindparam("after_since", type_=UTCDateTime()), version.id > bindparam("after_id")
+                ),
+            )
+        )
+    return stmt.order_by(since, version.id).limit(bindparam("limit", type_=Integer()))
