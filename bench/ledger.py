@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from steward import wire  # noqa: E402
 from steward.domain import DomainEvent, Origin, RiskTier, Role  # noqa: E402
+from steward.errors import NotFound  # noqa: E402
 from steward.ledger import (  # noqa: E402
     GENESIS_HASH,
     Checkpoint,
@@ -169,7 +170,9 @@ def served(core: Steward, url: str, key_dir: Path) -> Iterator[str]:
 
 def token_for(core: Steward, name: str, role: Role) -> str:
     admin = local_operator(name="local:bench")
-    if name not in {p.name for p in core.identity.list_principals(admin)}:
+    try:
+        core.identity.get_principal(admin, name)
+    except NotFound:
         core.identity.create_principal(admin, wire.PrincipalCreate(name=name, roles=[role]))
     _, secret = core.identity.create_token(admin, wire.TokenCreate(principal=name))
     return secret

@@ -230,3 +230,28 @@ def test_an_interrupted_rotation_is_finished_from_the_staged_key(
     assert parse_signer(path.read_text().strip()).verifier.encode() == key.vkey
     restarted.registry.update_model(admin, "model-0", wire.ModelUpdate(revision=2, owner="z"))
     assert restarted.audit.verify(admin, keys=parse_verifiers([steward.ledger.list_keys(admin)[0].vkey])).ok
+
+
+def test_a_rotation_by_another_process_takes_effect_in_the_next_write(
+    steward: Steward, admin: Caller, tmp_path: Path
+) -> None:
+    """A server keeps its key in memory; once `steward ledger rotate-key` (another process, sharing
+    the key file) has committed, the server's very next checkpoint and bundle are signed by the new
+    key, never again by the retired one."""
+    path = tmp_path / "ledger.key"
+    steward.ledger.use_keys(KeyFile(path))
+    populate(steward, admin, models=1)
+    [old] = steward.ledger.list_keys(admin)
+    operator = Steward(steward.store)
+    operator.ledger.use_keys(KeyFile(path))
+    new = operator.ledger.rotate_key(admin, "yearly")
+    steward.registry.update_model(admin, "model-0", wire.ModelUpdate(revision=2, owner="z"))
+    latest = steward.ledger.checkpoint(admin)
+    assert latest.key_id == new.key_id
+    signed = verify_checkpoint(latest.note, parse_verifiers([old.vkey, new.vkey]))
+    assert [k.encode() for k in signed.verified_by] == [new.vkey]
+    bundle = steward.evidence.export(admin, "model-0", 1)
+    with pytest.raises(IntegrityError, match=f"signed by key .*\\+{new.key_id}"):
+        verify_evidence(bundle, parse_verifiers([old.vkey]))
+    assert verify_evidence(bundle, parse_verifiers([old.vkey, new.vkey])).envelope_keys
+    assert steward.audit.verify(admin, keys=parse_verifiers([old.vkey])).ok

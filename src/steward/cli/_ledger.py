@@ -356,7 +356,11 @@ def evidence_verify(
     as_json: Json = False,
 ) -> None:
     """Verify an evidence bundle offline (no server, no database) and say exactly what it proved;
-    exit 11 on any mismatch."""
+    exit 11 on any mismatch.
+
+    Only the keys given with --key are trusted: the bundle and its checkpoint must each be signed
+    by one of them. A bundle exported after a key rotation is signed by the new key; give it too
+    (the keys listed inside the bundle vouch for nothing). A refusal names the key id it needs."""
     keys = _verifiers(key)
     try:
         data = file.read_bytes()

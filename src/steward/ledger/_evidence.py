@@ -23,7 +23,12 @@ from typing import Any
 
 from steward.errors import IntegrityError, InvalidInput, StewardError
 from steward.ledger._canonical import canonical_bytes, chain_hash
-from steward.ledger._checkpoint import Checkpoint, verify_checkpoint
+from steward.ledger._checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    parse_signed_checkpoint,
+    verify_checkpoint,
+)
 from steward.ledger._event import HASHED_FIELDS
 from steward.ledger._note import SignerKey, VerifierKey, parse_verifier
 from steward.ledger._verify import verify_entry_inclusion
@@ -151,8 +156,14 @@ def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
 def verify_evidence(data: bytes, keys: Iterable[VerifierKey]) -> EvidenceReport:
     """Verify a bundle against trusted keys; say exactly what it proved.
 
-    Raises :class:`IntegrityError` on any mismatch: a changed byte, a bad signature, an event whose
-    inclusion proof does not lead to the signed checkpoint, or a record that disagrees with the log.
+    Only ``keys`` are trusted: the envelope and the checkpoint must each carry a valid signature by
+    one of them. The verifier keys listed inside the bundle, and any rotation it records, are the
+    exporter's word and vouch for nothing; a bundle signed by a key the caller was not given (say,
+    the key a rotation introduced) fails, naming the key it needs.
+
+    Raises :class:`IntegrityError` on any mismatch: a changed byte, a bad signature, a signature by
+    no trusted key, an event whose inclusion proof does not lead to the signed checkpoint, or a
+    record that disagrees with the log.
     """
     trusted = list(keys)
     if not trusted:
@@ -193,7 +204,7 @@ def _verify(data: bytes, keys: list[VerifierKey]) -> EvidenceReport:
     ):
         raise IntegrityError("the statement's subject does not match the version record")
 
-    signed = verify_checkpoint(str(predicate["checkpoint"]), keys)
+    signed = _open_checkpoint(str(predicate["checkpoint"]), keys)
     checkpoint = signed.checkpoint
     subjects = tuple((str(kind), str(ident)) for kind, ident in predicate["subjects"])
     if ("model_version", f"{model}/{number}") not in subjects:
@@ -282,11 +293,38 @@ def _open_envelope(payload: bytes, signatures: Any, keys: list[VerifierKey]) -> 
         if key not in verified:
             verified.append(key)
     if not verified:
+        signed_by = [str(e.get("keyid")) for e in signatures if isinstance(e, dict)]
         raise IntegrityError(
-            "no trusted key signed the envelope",
-            {"signed_by": [str(e.get("keyid")) for e in signatures if isinstance(e, dict)]},
+            f"no trusted key signed the envelope: it is signed by key {', '.join(signed_by) or 'none'}, "
+            f"and the keys given are {_names(keys)}; verify with that key (once you have confirmed it)",
+            {"signed_by": signed_by, "trusted_keys": sorted(known)},
         )
     return tuple(verified)
+
+
+def _open_checkpoint(note: str, keys: list[VerifierKey]) -> SignedCheckpoint:
+    """The bundle's checkpoint, verified by the trusted keys; a refusal names the keys it needs."""
+    signed = parse_signed_checkpoint(note)
+    try:
+        return verify_checkpoint(signed, keys)
+    except IntegrityError as error:
+        if "signed_by" not in error.details:  # a trusted key's signature failed: say so as it is
+            raise
+        signed_by = [str(name) for name in error.details["signed_by"]]
+        raise IntegrityError(
+            f"no trusted key signed the bundle's checkpoint (size {signed.checkpoint.size}): it is "
+            f"signed by key {', '.join(signed_by) or 'none'}, and the keys given are {_names(keys)}; "
+            "verify with that key (once you have confirmed it)",
+            {"signed_by": signed_by, "trusted_keys": [_name(k) for k in keys]},
+        ) from None
+
+
+def _name(key: VerifierKey) -> str:
+    return f"{key.name}+{key.key_id:08x}"
+
+
+def _names(keys: Iterable[VerifierKey]) -> str:
+    return ", ".join(dict.fromkeys(_name(k) for k in keys))
 
 
 def parse_verifiers(texts: Iterable[str]) -> list[VerifierKey]:

@@ -57,7 +57,10 @@ class KeyFile:
         _write_new(staged, signer)
 
     def promote(self) -> None:
-        os.replace(self._staged_path, self.path)
+        """Move the staged key into place; a no-op if another process (a server that saw the
+        rotation commit) has just done it."""
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self._staged_path, self.path)
 
     def __repr__(self) -> str:
         return f"KeyFile({self.location!r})"

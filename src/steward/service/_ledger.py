@@ -9,13 +9,17 @@ The key comes from a :class:`KeySource` the entry point builds (a file, mode 060
 first use). Its public half is registered in ``ledger_keys`` the first time it signs; a rotation
 registers a new key, retires the old one (it stays published), records a ``ledger.key_rotated``
 event and signs that transaction's checkpoint with both keys, so the old key vouches for the new.
+
+A process keeps its key in memory but checks, in every write transaction (after the transaction
+has locked the ledger head, so a rotation committed by another process is seen), that the key is
+still the active one: a retired key never signs again, not even for a moment after a rotation made
+elsewhere (``steward ledger rotate-key`` beside a running server).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -52,9 +56,6 @@ from steward.service._caller import Caller
 from steward.service._events import Clock, EventBatch, EventBus
 from steward.storage import SqlStore, SqlTransaction
 
-KEY_RECHECK_SECONDS = 10.0
-"""How long a process trusts its key is still the active one before it reads the registry again."""
-
 
 class KeySource(Protocol):
     """Where the signing key is kept (see ``steward.service._keyfile``)."""
@@ -86,7 +87,6 @@ class LedgerService:
         self.clock = clock
         self._keys: KeySource | None = None
         self._signer: SignerKey | None = None
-        self._checked_at = -KEY_RECHECK_SECONDS
         self._lock = threading.Lock()
         bus.before_commit(self._seal)
 
@@ -97,7 +97,6 @@ class LedgerService:
         with self._lock:
             self._keys = source
             self._signer = None
-            self._checked_at = -KEY_RECHECK_SECONDS
 
     @property
     def keys_location(self) -> str | None:
@@ -119,11 +118,17 @@ class LedgerService:
         return signer
 
     def signer(self) -> SignerKey:
-        """The active signing key (loading it on first use); ``NotFound`` without a key source."""
+        """The active signing key (loading it on first use); ``NotFound`` without a key source.
+
+        Checked against the key registry on every call: after a rotation made by another process,
+        this is the new key, never the retired one."""
         if self._keys is None:
             raise NotFound("this Steward has no ledger key configured")
-        if self._signer is not None and time.monotonic() - self._checked_at < KEY_RECHECK_SECONDS:
-            return self._signer
+        cached = self._signer
+        if cached is not None:
+            with self.store.read() as tx:
+                if tx.ledger.is_active_key(cached.verifier.encode()):
+                    return cached
         with self.store.write() as tx:
             signer = self._signer_for(tx, self.clock(), force=True)
         if signer is None:  # pragma: no cover (a key source always yields a key)
@@ -131,16 +136,17 @@ class LedgerService:
         return signer
 
     def _signer_for(self, tx: SqlTransaction, at: datetime, *, force: bool = False) -> SignerKey | None:
-        """The key to sign this transaction's checkpoint with, checked against the key registry."""
+        """The key to sign this transaction's checkpoint with, checked against the key registry.
+
+        The usual case is one indexed lookup: the key in memory is still registered and active.
+        Otherwise (first use, or a rotation by another process retired it) the registry and the
+        key source are read in full."""
         source = self._keys
         if source is None:
             return None
-        if (
-            not force
-            and self._signer is not None
-            and time.monotonic() - self._checked_at < KEY_RECHECK_SECONDS
-        ):
-            return self._signer
+        cached = self._signer
+        if not force and cached is not None and tx.ledger.is_active_key(cached.verifier.encode()):
+            return cached
         registry = tx.ledger.keys()
         signer = self._signer or source.load()
         if signer is None:
@@ -179,7 +185,6 @@ class LedgerService:
 
     def _remember(self, signer: SignerKey) -> SignerKey:
         self._signer = signer
-        self._checked_at = time.monotonic()
         return signer
 
     # -- the write path ----------------------------------------------------------------------

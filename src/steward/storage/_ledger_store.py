@@ -71,6 +71,9 @@ _TREE_SIZE = select(func.max(SqlLedgerNode.idx)).where(SqlLedgerNode.level == 0)
 _CHECKPOINT = select(
     SqlCheckpoint.size, SqlCheckpoint.root, SqlCheckpoint.time, SqlCheckpoint.note, SqlCheckpoint.key_id
 )
+_ACTIVE_KEY = select(SqlLedgerKey.id).where(
+    SqlLedgerKey.vkey == bindparam("vkey"), SqlLedgerKey.retired_at.is_(None)
+)
 
 
 def _canonical_sql(quote: str, number: str) -> TextClause:
@@ -367,6 +370,10 @@ class LedgerRows:
         """Every registered key, oldest first."""
         rows = self.s.scalars(select(SqlLedgerKey).order_by(SqlLedgerKey.valid_from, SqlLedgerKey.id))
         return [LedgerKey(r.key_id, r.name, r.vkey, r.valid_from, r.retired_at) for r in rows]
+
+    def is_active_key(self, vkey: str) -> bool:
+        """Whether ``vkey`` is registered and not retired (one unique-index lookup)."""
+        return self.s.connection().execute(_ACTIVE_KEY, {"vkey": vkey}).first() is not None
 
     def insert_key(self, key: LedgerKey) -> None:
         self.s.execute(

@@ -180,3 +180,26 @@ def test_the_envelope_must_be_signed_by_a_trusted_key_and_be_byte_exact() -> Non
 def test_verifier_keys_are_read_one_a_line() -> None:
     text = f"# the log's keys\n{SIGNER.verifier.encode()}\n\n"
     assert parse_verifiers([text]) == [SIGNER.verifier]
+
+
+def test_only_the_keys_given_are_trusted_across_a_rotation() -> None:
+    """A rotation's checkpoint is signed by the old and the new key (the old vouches for the new),
+    but the bundle, exported after it, is signed by the new key only: an auditor who holds only the
+    old key is refused, told which key to add; the bundle's own list of keys vouches for nothing."""
+    new = generate_signer(SIGNER.name)
+    crossed = sign_checkpoint(Checkpoint(SIGNER.name, 4, tree_root(TREE, 4)), new, SIGNER)
+    listed = [SIGNER.verifier.encode(), new.verifier.encode()]
+    after_rotation = bundle(statement(checkpoint=crossed, verifier_keys=listed), new)
+    needed = f"{new.name}+{new.key_id:08x}"
+    with pytest.raises(IntegrityError, match="no trusted key signed the envelope") as refused:
+        verify_evidence(after_rotation, [SIGNER.verifier])
+    assert needed in refused.value.message and refused.value.details["signed_by"] == [needed]
+    report = verify_evidence(after_rotation, [SIGNER.verifier, new.verifier])
+    assert report.checkpoint_keys == (new.verifier, SIGNER.verifier)
+    assert report.envelope_keys == (new.verifier,)
+    assert verify_evidence(after_rotation, [new.verifier]).checkpoint_keys == (new.verifier,)
+    # a checkpoint signed by the new key alone fails for the old key, even in an envelope it signed
+    by_new = sign_checkpoint(Checkpoint(SIGNER.name, 4, tree_root(TREE, 4)), new)
+    with pytest.raises(IntegrityError, match="no trusted key signed the bundle's checkpoint") as refused:
+        verify_evidence(bundle(statement(checkpoint=by_new), SIGNER), [SIGNER.verifier])
+    assert needed in refused.value.message and refused.value.details["signed_by"] == [needed]
