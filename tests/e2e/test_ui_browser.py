@@ -235,10 +235,73 @@ def test_dashboard_and_review_queue(page: Page, demo: Demo) -> None:
     shot(page, "dashboard")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Review queue").click()
     page.wait_for_url(demo.url + "/reviews")
-    assert page.get_by_text("business sign-off").first.is_visible()
-    assert page.get_by_text("arrive with the approval workflow").is_visible()
-    assert page.locator("main form[method=post]").count() == 0  # read-only until issue 5
+    assert page.get_by_role("heading", name="Review queue", level=1).is_visible()
+    # the demo leaves card-fraud-detector v4 waiting for the business owner's sign-off
+    item = page.get_by_role("form", name="Sign business sign-off of card-fraud-detector v4")
+    expect(item).to_be_visible()
+    expect(item.get_by_label("Comment")).to_have_attribute("required", "")
+    for decision in ("Approve", "Approve with conditions", "Reject"):
+        expect(item.get_by_role("button", name=decision, exact=True)).to_be_visible()
+    assert page.locator("main form.sign-form").count() == 1  # only the stages this role signs
     shot(page, "reviews")
+
+
+def test_a_validator_signs_from_the_queue_and_a_registrant_is_refused(page: Page, demo: Demo) -> None:
+    sign_in(page, demo, "validator")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Review queue").click()
+    page.wait_for_url(demo.url + "/reviews")
+    form = page.get_by_role("form", name="Sign independent validation of aml-transaction-monitor v3")
+    expect(form).to_be_visible()
+    shot(page, "reviews-validator")
+
+    # by keyboard: type into the labelled fields, then press Enter on Approve
+    form.get_by_label("Comment").fill("Back-test over four quarters holds; alert volumes stable.")
+    form.get_by_label("Evidence links").fill("https://wiki.example.com/validation/aml-transaction-monitor/v3")
+    form.get_by_role("button", name="Approve", exact=True).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == demo.url + "/reviews"  # POST, redirect, GET
+    flash = page.get_by_role("status")
+    expect(flash).to_contain_text("You approved independent validation of aml-transaction-monitor v3")
+    expect(page.get_by_text("Nothing is waiting at a stage your roles sign.")).to_be_visible()
+    shot(page, "reviews-approved", full=False)
+
+    flash.get_by_role("link", name="See it on the model page").click()
+    page.wait_for_url(re.compile(r"/models/aml-transaction-monitor\?version=3#version-reviews$"))
+    reviews = page.locator("#version-reviews")
+    expect(reviews.get_by_role("heading", name="Reviews and sign-offs of v3")).to_be_visible()
+    row = reviews.locator(
+        "tbody", has=page.get_by_role("rowheader", name=re.compile("^independent validation"))
+    )
+    expect(row).to_contain_text("vera")
+    expect(row).to_contain_text("as model validator")
+    expect(
+        row.get_by_role("link", name="https://wiki.example.com/validation/aml-transaction-monitor/v3")
+    ).to_be_visible()
+    expect(reviews.get_by_text("still needs 2 of 4 sign-offs")).to_be_visible()  # production
+    reviews.screenshot(path=str(SHOTS / "model-reviews.png"))
+    shot(page, "model-reviews-page")
+
+    # the ML engineer registered ticket-router v2 himself: the form warns, the rules refuse
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/signin"))
+    sign_in(page, demo, "ml_engineer")
+    page.goto(demo.url + "/reviews")
+    form = page.get_by_role("form", name="Sign automated gates of ticket-router v2")
+    expect(form.get_by_text("You registered this version.")).to_be_visible()
+    form.get_by_label("Comment").fill("Gates pass.")
+    with page.expect_navigation() as navigation:
+        form.get_by_role("button", name="Approve", exact=True).click()
+    response = navigation.value
+    assert response is not None and response.status == 403
+    alert = form.get_by_role("alert")
+    expect(alert).to_contain_text("Refused by separation of duties")
+    expect(alert).to_contain_text("You registered this version.")
+    expect(alert).to_contain_text("separation.registrant")
+    expect(form.get_by_label("Comment")).to_have_value("Gates pass.")  # kept for another try
+    assert page.evaluate("document.activeElement.id") == "refusal"  # focus moves to the reason
+    shot(page, "reviews-refused", full=False)
+    form.screenshot(path=str(SHOTS / "reviews-refused-form.png"))
 
 
 def test_verify_now_and_csrf_refusal(page: Page, demo: Demo) -> None:

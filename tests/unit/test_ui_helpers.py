@@ -1,11 +1,15 @@
 """The web UI's pure helpers: the review clock, decision findings and check values, inventory
-sorting and paging, graph and chart geometry."""
+sorting and paging, graph and chart geometry, sessions and flash messages, the review forms'
+refusals and the model page's reviews per stage."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 
 from steward.domain import (
     Lineage,
@@ -13,14 +17,24 @@ from steward.domain import (
     LineageNode,
     ModelState,
     PolicyDecision,
+    Reason,
+    Review,
+    ReviewDecision,
+    ReviewStage,
     RiskTier,
+    Role,
+    SignoffStatus,
+    VersionState,
     Workflow,
 )
-from steward.server.ui import _charts, _inventory, _lineage
+from steward.errors import InvalidInput, PolicyViolation, SeparationOfDuties
+from steward.server.ui import _charts, _inventory, _lineage, _reviews
 from steward.server.ui._auth import safe_next
 from steward.server.ui._pages import finding_rows, flat_values
-from steward.server.ui._session import Session, SessionCodec
+from steward.server.ui._session import COOKIE, FLASH_COOKIE, Flash, Session, SessionCodec
+from steward.server.ui._web import format_duration
 from steward.storage import ModelSummary
+from steward.wire import ReviewCreate, parse
 
 
 def summary(name: str, **fields: object) -> ModelSummary:
@@ -214,3 +228,142 @@ def test_sessions_are_sealed_and_bound_to_their_key() -> None:
 )
 def test_sign_in_only_returns_to_this_site(target: str | None, expected: str) -> None:
     assert safe_next(target) == expected
+
+
+def request_with(cookies: dict[str, str]) -> Request:
+    header = "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()
+    return Request({"type": "http", "scheme": "http", "headers": [(b"cookie", header)], "path": "/"})
+
+
+def test_a_flash_shows_only_in_the_session_that_posted_the_form() -> None:
+    codec = SessionCodec("secret")
+    mine, theirs = Session.fresh(token="stw_a"), Session.fresh(token="stw_b")
+    response = Response()
+    codec.write_flash(request_with({}), response, mine, Flash("You approved it.", "/models/m", "See it"))
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{FLASH_COOKIE}=") and "HttpOnly" in cookie and "Max-Age=120" in cookie
+    sealed = cookie.split(";", 1)[0].split("=", 1)[1]
+    assert "approved" not in sealed
+    request = request_with({FLASH_COOKIE: sealed, COOKIE: codec.seal(mine)})
+    assert codec.read_flash(request, mine) == Flash("You approved it.", "/models/m", "See it")
+    assert codec.read_flash(request, theirs) is None
+    assert SessionCodec("other").read_flash(request, mine) is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "less than a minute"),
+        (59, "less than a minute"),
+        (61, "1 min"),
+        (3600, "1 h"),
+        (3 * 3600 + 25 * 60, "3 h 25 min"),
+        (86400, "1 day"),
+        (5 * 86400 + 7200 + 60, "5 days 2 h"),
+    ],
+)
+def test_waiting_times_read_in_their_two_largest_units(seconds: int, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_a_separation_refusal_names_each_rule_in_plain_words() -> None:
+    refused = _reviews.refusal_of(
+        SeparationOfDuties(
+            "eli may not sign automated_gates of m version 2: ...",
+            {
+                "rules": ["separation.registrant"],
+                "violations": [
+                    {
+                        "rule": "separation.registrant",
+                        "message": "separation.registrant: eli registered this version; required a reviewer "
+                        "who did not register it",
+                    }
+                ],
+            },
+        )
+    )
+    assert (refused.status, refused.title) == (403, "Refused by separation of duties")
+    assert refused.rules == (
+        (
+            "separation.registrant",
+            "You registered this version",
+            "eli registered this version; required a reviewer who did not register it",
+        ),
+    )
+    gates = _reviews.refusal_of(
+        PolicyViolation("denied", {"reasons": [{"rule": "signoff.gates_not_passed", "message": "x: y"}]})
+    )
+    assert gates.status == 409 and gates.rules[0][0] == "signoff.gates_not_passed"
+
+
+def test_invalid_review_input_is_named_by_form_field() -> None:
+    def fields(**body: object) -> dict[str, str]:
+        with pytest.raises(InvalidInput) as caught:
+            parse(ReviewCreate, {"stage": "automated_gates", "decision": "approved", "comment": "ok", **body})
+        refused = _reviews.refusal_of(caught.value)
+        assert refused.status == 422
+        return dict(refused.fields)
+
+    assert fields(comment="   ") == {"comment": "enter a comment: what you checked and why you decided so"}
+    assert fields(evidence=["https://ok.example.com", "not a link"])["evidence"].startswith(
+        "line 2: not a link"
+    )
+    assert fields(conditions=["c"]) == {
+        "conditions": "conditions go with approved_with_conditions, not with approved"
+    }
+    assert fields(decision="approve")["decision"].startswith("must be one of approved, rejected")
+    assert "stage" in fields(stage="")
+
+
+@pytest.mark.parametrize(
+    ("back", "queue", "stage"),
+    [
+        ("/reviews", "/reviews", None),
+        (
+            "/reviews?stage=compliance_review&page_token=t",
+            "/reviews?stage=compliance_review&page_token=t",
+            ReviewStage.COMPLIANCE_REVIEW,
+        ),
+        ("/reviews?stage=nope", "/reviews", None),
+        ("https://evil.example/reviews", "/reviews", None),
+        ("/models/m", "/reviews", None),
+    ],
+)
+def test_a_form_returns_only_to_a_page_of_the_queue(back: str, queue: str, stage: ReviewStage | None) -> None:
+    where, chosen, _ = _reviews.queue_of(back)
+    assert (where, chosen) == (queue, stage)
+
+
+def review(stage: ReviewStage, decision: ReviewDecision, minute: int, who: str = "x") -> Review:
+    at = datetime(2026, 3, 2, 9, minute, tzinfo=UTC)
+    return Review(minute, "m", 1, stage, decision, who, Role.VALIDATOR, at)
+
+
+def test_the_model_page_lists_each_stage_newest_review_first_and_what_waits() -> None:
+    S, D = ReviewStage, ReviewDecision
+    reviews = (
+        review(S.AUTOMATED_GATES, D.APPROVED, 1, "eli"),
+        review(S.INDEPENDENT_VALIDATION, D.APPROVED, 2, "vera"),
+        review(S.INDEPENDENT_VALIDATION, D.REJECTED, 3, "vic"),
+    )
+    workflow = Workflow()
+    status = SignoffStatus(
+        model="m",
+        version=1,
+        risk_tier=RiskTier.MEDIUM,
+        version_state=VersionState.VALIDATED,
+        reviews=reviews,
+        roles={S.AUTOMATED_GATES: (Role.ML_ENGINEER,), S.COMPLIANCE_REVIEW: (Role.COMPLIANCE_OFFICER,)},
+        stages={env: workflow.stages_for(RiskTier.MEDIUM, env) for env in ("staging", "production")},
+        missing={"staging": (), "production": (Reason("signoff.missing", "m"),)},
+    )
+    rows = _reviews.stage_rows(status)
+    # medium needs gates and compliance; validation is shown because someone signed it
+    assert [r.stage for r in rows] == [S.AUTOMATED_GATES, S.INDEPENDENT_VALIDATION, S.COMPLIANCE_REVIEW]
+    assert [r.reviewer for r in rows[1].reviews] == ["vic", "vera"]  # newest (in force) first
+    assert rows[0].needed_for == ("staging", "production") and rows[1].needed_for == ()
+    assert rows[2].waiting and not rows[0].waiting and rows[2].current is None
+    closed = _reviews.stage_rows(replace(status, version_state=VersionState.REJECTED))
+    assert not any(r.waiting for r in closed)  # a rejected version waits for nothing
+    assert _reviews.link_of("https://wiki.example.com/x") == "https://wiki.example.com/x"
+    assert _reviews.link_of("javascript://%0aalert(1)") is None and _reviews.link_of("s3://b/k") is None

@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from steward.server.ui import _audit, _auth, _pages
+from steward.server.ui import _audit, _auth, _pages, _reviews
 from steward.server.ui._session import SessionCodec
 from steward.server.ui._web import STATIC, UiState, make_templates
 from steward.settings import Settings
@@ -28,5 +28,5 @@ def install(app: FastAPI) -> None:
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
     app.state.ui = UiState(codec=SessionCodec(secret), templates=make_templates())
     app.mount(STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="ui-static")
-    for module in (_auth, _pages, _audit):
+    for module in (_auth, _pages, _reviews, _audit):
         app.include_router(module.router)

@@ -1,4 +1,4 @@
-"""Inventory, model page (with its lineage graph), review queue and dashboard."""
+"""Inventory, model page (with its lineage graph, reviews and promotion history) and dashboard."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from steward.domain import (
-    DEFAULT_STAGE_ROLES,
     STAGE_LABELS,
     Action,
     Deployment,
@@ -23,14 +22,12 @@ from steward.domain import (
     ModelVersion,
     PolicyDecision,
     RiskTier,
-    Role,
-    VersionState,
-    Workflow,
 )
 from steward.errors import InvalidInput
-from steward.server.ui import _charts, _inventory
+from steward.server.ui import _charts, _inventory, _reviews
 from steward.server.ui._lineage import layout
 from steward.server.ui._web import (
+    ROLE_NAMES,
     PageRoute,
     ViewerDep,
     is_htmx,
@@ -48,23 +45,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 E = TypeVar("E", bound=StrEnum)
 Text = Annotated[str | None, Query(max_length=256)]
 PageToken = Annotated[str | None, Query(max_length=512)]
-
-# The stage each reviewer role signs, by its label (the workflow's table lives in the domain).
-ROLE_STAGES: dict[Role, str] = {
-    role: STAGE_LABELS[stage] for stage, roles in DEFAULT_STAGE_ROLES.items() for role in roles
-}
-
-
-def stage_labels(workflow: Workflow) -> dict[RiskTier, tuple[str, ...]]:
-    """The sign-off stages each risk tier needs before production, by label."""
-    return {
-        tier: tuple(STAGE_LABELS[s] for s in workflow.stages_for(tier, "production")) for tier in RiskTier
-    }
-
-
-AWAITING_REVIEW = (VersionState.REGISTERED, VersionState.VALIDATED)
-QUEUE_PAGE = 50
-QUEUE_SCAN_PAGES = 20  # at most this many pages of the search are read to fill one page of "mine"
+PROMOTIONS_SHOWN = 50
 
 
 def choice(kind: type[E], field: str, value: str | None) -> E | None:
@@ -186,7 +167,7 @@ def model_page(
     model = registry.get_model(caller, name)
     incidents = steward.incidents.list(caller, model=name, page_size=20)
     versions = registry.search_versions(caller, VersionFilter(model=name), 50, page_token)
-    deployments = registry.list_deployments(caller, model=name)
+    deployments = registry.model_deployments(caller, name)
     active: dict[int, list[Deployment]] = {}
     for d in deployments:
         if d.state is DeploymentState.ACTIVE:
@@ -201,6 +182,7 @@ def model_page(
     lineage = registry.lineage(caller, name, selected) if selected is not None else None
     shown = sorted({v.version for v in versions.items} | ({selected} if selected is not None else set()))
     decisions = steward.gates.latest_decisions(caller, name, shown)
+    signoffs = steward.reviews.signoff_status(caller, name, selected) if selected is not None else None
     checks = steward.checks.latest(caller, name, shown)
     review = (
         None
@@ -233,6 +215,14 @@ def model_page(
         "incidents": incidents,
         "open_incidents": sum(i.state is IncidentState.OPEN for i in incidents.items),
         "evidence": viewer.may(Action.EVIDENCE_READ),
+        "signoffs": signoffs,
+        "stage_rows": _reviews.stage_rows(signoffs) if signoffs is not None else [],
+        "open_conditions": _reviews.open_conditions(signoffs) if signoffs is not None else 0,
+        "may_sign": viewer.may(Action.REVIEW_SIGN),
+        "promotion_log": steward.reviews.promotion_log(caller, name, PROMOTIONS_SHOWN),
+        "stage_labels": STAGE_LABELS,
+        "role_names": ROLE_NAMES,
+        "link_of": _reviews.link_of,
     }
     if is_htmx(request, "lineage"):
         return render(request, "_version_swap.html", context)
@@ -294,57 +284,6 @@ def evidence_bundle(
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}-v{version}.evidence.json"'},
     )
-
-
-# -- review queue ----------------------------------------------------------------------------
-
-
-@router.get("/reviews")
-def review_queue(
-    request: Request,
-    viewer: ViewerDep,
-    state: Text = None,
-    show: Annotated[str | None, Query(pattern="^(mine|all)$")] = None,
-    page_token: PageToken = None,
-) -> Response:
-    steward = steward_of(request)
-    registry = steward.registry
-    stages = stage_labels(steward.workflow)
-    caller = viewer.caller
-    chosen = choice(VersionState, "state", state) or VersionState.REGISTERED
-    if chosen not in AWAITING_REVIEW:
-        raise InvalidInput.field("state", "choice", "must be registered or validated")
-    my_stages = sorted({ROLE_STAGES[r] for r in viewer.principal.roles if r in ROLE_STAGES})
-    show = show or ("mine" if my_stages else "all")
-    tiers = {s.name: s.risk_tier for s in registry.model_summaries(caller, ModelFilter())}
-
-    def mine(v: ModelVersion) -> bool:
-        return any(stage in stages[tiers[v.model]] for stage in my_stages)
-
-    items: list[ModelVersion] = []
-    token = page_token
-    scanned = 0
-    while True:
-        found = registry.search_versions(caller, VersionFilter(state=chosen), QUEUE_PAGE, token)
-        scanned += 1
-        items.extend(v for v in found.items if show == "all" or mine(v))
-        token = found.next_token
-        if token is None or show == "all" or len(items) >= QUEUE_PAGE // 2 or scanned >= QUEUE_SCAN_PAGES:
-            break
-    context = {
-        "items": items,
-        "tiers": tiers,
-        "stages": stages,
-        "my_stages": my_stages,
-        "mine": mine,
-        "queue_state": chosen,
-        "show": show,
-        "next_token": token,
-        "first_page": page_token is None,
-        "link": linker("/reviews", {"state": chosen.value, "show": show}),
-        "model_href": model_href,
-    }
-    return render(request, "reviews.html", context)
 
 
 # -- dashboard -------------------------------------------------------------------------------

@@ -6,6 +6,10 @@ so it can be neither read nor forged without the server's key, and it expires
 re-checks that token through ``IdentityService.authenticate``, so a revoked or expired token, or a
 disabled principal, ends the session at once. Every session (signed in or not) carries a random
 CSRF token that each form posts back; a post without the matching token is refused.
+
+A flash message (the confirmation a page shows once, after a form's post redirected to it) rides
+in a second sealed cookie that lives :data:`FLASH_SECONDS` and is bound to the session's CSRF
+token, so it shows only in the session that posted the form.
 """
 
 from __future__ import annotations
@@ -25,6 +29,17 @@ COOKIE = "steward_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SESSION_SECONDS = 8 * 3600
+FLASH_COOKIE = "steward_flash"
+FLASH_SECONDS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """A one-time confirmation: its text, and a link on this site to what it is about."""
+
+    message: str
+    href: str | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,4 +102,43 @@ class SessionCodec:
     def clear(self, request: Request, response: Response) -> None:
         response.delete_cookie(
             COOKIE, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
+        )
+
+    # -- flash messages ----------------------------------------------------------------------
+
+    def write_flash(self, request: Request, response: Response, session: Session, flash: Flash) -> None:
+        body = {"csrf": session.csrf, "message": flash.message, "href": flash.href, "label": flash.label}
+        sealed = self._fernet.encrypt(json.dumps(body, separators=(",", ":")).encode()).decode()
+        response.set_cookie(
+            FLASH_COOKIE,
+            sealed.rstrip("="),
+            max_age=FLASH_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+
+    def read_flash(self, request: Request, session: Session) -> Flash | None:
+        """The flash this session's last post left (``None``: none, expired, forged or another
+        session's)."""
+        value = request.cookies.get(FLASH_COOKIE)
+        if not value:
+            return None
+        try:
+            padded = value + "=" * (-len(value) % 4)
+            body = json.loads(self._fernet.decrypt(padded.encode(), ttl=FLASH_SECONDS))
+        except (InvalidToken, ValueError):
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("csrf"), str):
+            return None
+        message, href, label = body.get("message"), body.get("href"), body.get("label")
+        if not session.csrf_matches(body["csrf"]) or not isinstance(message, str):
+            return None
+        local = isinstance(href, str) and href.startswith("/") and not href.startswith("//")
+        return Flash(message, href if local else None, label if isinstance(label, str) else "")
+
+    def clear_flash(self, request: Request, response: Response) -> None:
+        response.delete_cookie(
+            FLASH_COOKIE, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
         )

@@ -28,7 +28,7 @@ from steward.domain import Action, Origin, Principal, Role, allowed
 from steward.errors import StewardError, Unauthenticated
 from steward.server._access import CALLER_STATE
 from steward.server.errors import STATUS
-from steward.server.ui._session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
+from steward.server.ui._session import CSRF_FIELD, CSRF_HEADER, FLASH_COOKIE, Session, SessionCodec
 from steward.service import Caller, Steward
 from steward.wire import invalid_input
 
@@ -118,6 +118,7 @@ def make_templates() -> Environment:
     env.filters["day"] = format_day
     env.filters["short"] = short_digest
     env.filters["label"] = humanise
+    env.filters["duration"] = format_duration
     env.globals["STATIC"] = STATIC
     env.globals["version"] = __version__
     return env
@@ -133,6 +134,18 @@ def format_time(value: datetime | str | None) -> str:
 
 def format_day(value: date | None) -> str:
     return "—" if value is None else value.isoformat()
+
+
+def format_duration(seconds: int) -> str:
+    """How long something has waited, to the two largest units: ``3 days 4 h``, ``25 min``."""
+    if seconds < 60:
+        return "less than a minute"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} day{'' if days == 1 else 's'}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
 
 
 def short_digest(value: str | None, keep: int = 12) -> str:
@@ -206,13 +219,17 @@ def render(
     viewer: Viewer | None = None,
     session: Session | None = None,
 ) -> HTMLResponse:
-    """Render a page (or a fragment) with what every page needs: viewer, navigation, CSRF token."""
+    """Render a page (or a fragment) with what every page needs: viewer, navigation, CSRF token,
+    and (on a whole page) the flash message a form's post left, which it then clears."""
     viewer = viewer or getattr(request.state, "ui_viewer", None)
     session = session or (viewer.session if viewer else None)
     nav = (
         [(label, path) for label, path, need in NAVIGATION if viewer.may(need)] if viewer is not None else []
     )
-    page = ui_state(request).templates.get_template(template)
+    state = ui_state(request)
+    flashed = FLASH_COOKIE in request.cookies and not is_htmx(request)
+    flash = state.codec.read_flash(request, session) if flashed and session is not None else None
+    page = state.templates.get_template(template)
     body = page.render(
         {
             "request": request,
@@ -221,10 +238,14 @@ def render(
             "nav": nav,
             "csrf_field": CSRF_FIELD,
             "csrf_token": session.csrf if session else "",
+            "flash": flash,
             **(context or {}),
         }
     )
-    return HTMLResponse(body, status_code=status)
+    response = HTMLResponse(body, status_code=status)
+    if flashed:
+        state.codec.clear_flash(request, response)
+    return response
 
 
 def error_page(request: Request, status: int, title: str, message: str, details: Any = None) -> HTMLResponse:
