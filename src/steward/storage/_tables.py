@@ -134,7 +134,7 @@ class SqlModelVersion(Base):
 
 class SqlVersionTag(Base):
     __tablename__ = "version_tags"
-    __table_args__ = (Index("ix_version_tags_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_version_tags_key_value_version", "key", "value", "version_id"),)
 
     version_id: Mapped[int] = mapped_column(
         ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
