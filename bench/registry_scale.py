@@ -8,12 +8,14 @@
 The inventory: 50 versions per model (2,000 models at 100,000 versions) across 40 owning teams,
 tags on models (team, business unit, framework, criticality) and versions (status, team,
 trained_by, pipeline, framework), 200 datasets with 10 digested versions each (every version
-trains on one and is tested on another), one training run per version, and a staging and a
-production deployment per model. Everything is written through the service's public use cases
-(``RegistryService.create_model``, ``record_run``, ``register_version``…) with the ledger key
-configured, as ``steward`` does on the database: one transaction per use case, each with its audit
-event, Merkle tree append and signed checkpoint. The service writes one record per transaction,
-so the load throughput printed is that of the real write path.
+trains on one and is tested on another), one training run per version, and a staging deployment
+per model and a production one per model trained on approved data (six in seven), each made the
+governed way: the gate decision, the sign-offs the tier needs there (by four different people) and
+the promotion (``bench/governance.py``). Everything is written through the service's public use
+cases (``RegistryService.create_model``, ``record_run``, ``register_version``, ``promote``…) with
+the ledger key configured, as ``steward`` does on the database: one transaction per use case, each
+with its audit event, Merkle tree append and signed checkpoint, so the load throughput printed is
+that of the real write path.
 
 Then a real ``steward serve`` process runs on a free loopback port over the loaded database, and
 the SDK (``steward.Client`` over httpx) times, after a warm-up, ``--samples`` calls of each query
@@ -54,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from governance import Signers, promote  # type: ignore[import-not-found]
 
 from steward import Client, wire
 from steward.domain import DatasetRole, Origin, RiskTier, Role
@@ -73,6 +76,8 @@ PURPOSES = ["scorer", "detector", "triage", "ranker", "forecaster", "classifier"
 STATUSES = ["superseded"] * 8 + ["candidate", "champion", "archived"]
 FRAMEWORKS = ["sklearn", "lightgbm", "xgboost", "pytorch"]
 SCOPES = ["sr-11-7", "eu-ai-act-high-risk", "pci-dss", "hipaa", "solvency-ii", "amld6"]
+STAGING, PRODUCTION = VERSIONS_PER_MODEL, VERSIONS_PER_MODEL - 2  # the versions promoted there
+TIERS = (RiskTier.HIGH, RiskTier.MEDIUM, RiskTier.LOW)
 
 
 def _digest(*parts: object) -> str:
@@ -134,7 +139,6 @@ class Loader:
         started, cpu = time.perf_counter(), time.process_time()
         registry = self.steward.registry
         scientist = self._caller("dana", Role.DATA_SCIENTIST)
-        engineer = self._caller("eli", Role.ML_ENGINEER)
         self._caller("audrey", Role.AUDITOR)
         _, token = self.steward.identity.create_token(
             local_operator(name="bench-setup"), wire.TokenCreate(principal="audrey", name="bench")
@@ -149,7 +153,7 @@ class Loader:
                     description=f"Curated {DOMAINS[d % len(DOMAINS)]} records, table {d}",
                     source=source,
                     owner="data-platform",
-                    approved=d % 7 != 0,
+                    approved=_approved(d),
                 ),
             )
             for v in range(DATASET_VERSIONS):
@@ -172,12 +176,12 @@ class Loader:
                 wire.ModelCreate(
                     name=self.shape.name(i),
                     owner=team,
-                    risk_tier=(RiskTier.HIGH, RiskTier.MEDIUM, RiskTier.LOW)[i % 3],
+                    risk_tier=TIERS[i % 3],
                     description=f"{DOMAINS[i % len(DOMAINS)]} model {i}, maintained by {team}.",
                     use_case=f"{PURPOSES[i // len(DOMAINS) % len(PURPOSES)]} for {DOMAINS[i % len(DOMAINS)]}",
                     intended_use="Decision support; a person decides.",
                     limitations="Validated on 2025-2026 data only.",
-                    regulatory_scopes=self.rng.sample(SCOPES, i % 3),
+                    regulatory_scopes=self.rng.sample(SCOPES, 1 + i % 3),
                     tags={
                         "team": team,
                         "business_unit": DOMAINS[i % len(DOMAINS)],
@@ -199,22 +203,21 @@ class Loader:
                 if done % 10_000 == 0:
                     rate = done / self.stats.version_seconds
                     progress(f"  {done:,} versions, {_since(started):.0f} s (register_version {rate:.0f}/s)")
+        signers = Signers.create(self.steward)
+        self.stats.transactions += len(signers.by_role)
         for i in range(self.shape.models):
-            for environment, number in (
-                ("staging", VERSIONS_PER_MODEL),
-                ("production", VERSIONS_PER_MODEL - 2),
-            ):
-                registry.record_deployment(
-                    engineer,
-                    self.shape.name(i),
-                    wire.DeploymentCreate(
-                        version=number,
-                        environment=environment,
-                        target=f"k8s://eu-west-1/{environment}/{self.shape.name(i)}",
-                        reason="release",
-                    ),
+            name, tier = self.shape.name(i), TIERS[i % 3]
+            places = [("staging", STAGING)]
+            if _approved(i % DATASETS):  # a model trained on unapproved data does not reach production
+                places.append(("production", PRODUCTION))
+            for environment, number in places:
+                stages = len(self.steward.workflow.stages_for(tier, environment))
+                target = f"k8s://eu-west-1/{environment}/{name}"
+                promote(self.steward, signers, name, number, environment, tier, endpoint=target)
+                # gate decision, sign-offs, promotion (and a fairness check for a high-risk model)
+                self.stats.transactions += (
+                    2 + stages + (tier is RiskTier.HIGH and environment == "production")
                 )
-        self.stats.transactions += 2 * self.shape.models
         self.stats.seconds = _since(started)
         self.stats.cpu_seconds = time.process_time() - cpu
         with self.steward.store.read() as tx:
@@ -225,6 +228,8 @@ class Loader:
         name, rng = self.shape.name(i), self.rng
         run_id = f"run-{i:05d}-{number:02d}-{rng.getrandbits(32):08x}"
         metrics = {"auc": round(rng.uniform(0.6, 0.95), 4), "accuracy": round(rng.uniform(0.7, 0.99), 4)}
+        if number in (STAGING, PRODUCTION):  # promoted: above every tier's floors
+            metrics = {"auc": max(metrics["auc"], 0.8), "accuracy": max(metrics["accuracy"], 0.85)}
         commit = _commit(name, number)
         self.steward.registry.record_run(
             caller,
@@ -276,6 +281,11 @@ class Loader:
         self.steward.registry.register_version(caller, name, spec)
         self.stats.version_seconds += _since(began)
         self.stats.transactions += 2
+
+
+def _approved(dataset: int) -> bool:
+    """Whether dataset number ``dataset`` is an approved source (six in seven are)."""
+    return dataset % 7 != 0
 
 
 def _since(began: float) -> float:

@@ -1,7 +1,9 @@
 """Steward's REST API against MLflow's on the same registry, and the harvest against a bare listing.
 
 Loads the same model versions (default 10,000 across 500 models, tags owner/tier/status, a
-production alias in MLflow and a production deployment in Steward per model) into a real
+production alias in MLflow and a production deployment in Steward per model: in Steward the newest
+version of each model is promoted the governed way, with its run, data and sign-offs, which MLflow
+has no counterpart for and which its load time includes) into a real
 ``mlflow server`` and a real ``steward serve`` on this machine (both one worker, SQLite), then times
 the same four queries through each REST API:
 
@@ -99,36 +101,62 @@ def load_mlflow(url: str, models: int, per_model: int) -> float:
 
 
 def load_steward(database_url: str, models: int, per_model: int) -> tuple[float, str]:
+    from governance import Signers, promote  # type: ignore[import-not-found]
+
     from steward import wire
-    from steward.domain import Role
+    from steward.domain import RiskTier, Role
     from steward.service import Steward, local_operator
 
     core = Steward.open(database_url, migrate=True)
     admin = local_operator(name="local:bench")
     started = time.perf_counter()
+    signers = Signers.create(core)
+    core.registry.create_dataset(
+        admin, wire.DatasetCreate(name="bench-data", source="warehouse", approved=True)
+    )
+    core.registry.add_dataset_version(
+        admin,
+        "bench-data",
+        wire.DatasetVersionCreate(version="v1", uri="s3://bench/data", digest=f"sha256:{0:064x}"),
+    )
     for i in range(models):
-        name = model_name(i)
+        name, tier = model_name(i), (RiskTier.HIGH, RiskTier.MEDIUM, RiskTier.LOW)[i % 3]
         core.registry.create_model(
             admin,
             wire.ModelCreate(
                 name=name,
                 owner=f"team-{i % 25}",
-                risk_tier=("high", "medium", "low")[i % 3],
-                tags={"owner": f"team-{i % 25}", "tier": ("high", "medium", "low")[i % 3]},
+                risk_tier=tier,
+                tags={"owner": f"team-{i % 25}", "tier": tier.value},
+                intended_use="Benchmark traffic only.",
+                limitations="Synthetic.",
+                regulatory_scopes=["sr-11-7"],
             ),
         )
+        run = f"bench-run-{i}"
+        core.registry.record_run(admin, wire.TrainingRunCreate(run_id=run, code_commit="4f2a9c1"))
         for v in range(1, per_model + 1):
             digest = f"sha256:{(i * 100_000 + v):064x}"
+            governed: dict[str, object] = {}
+            if v == per_model:  # the one promoted: traceable, measured, its environment captured
+                governed = {
+                    "training_run": run,
+                    "code_commit": "4f2a9c1",
+                    "metrics": {"accuracy": 0.93, "auc": 0.9},
+                    "environment": {"python_version": "3.11.9", "dependency_lock_digest": digest},
+                    "datasets": [{"dataset": "bench-data", "version": "v1", "role": "training"}],
+                }
             core.registry.register_version(
                 admin,
                 name,
                 wire.VersionCreate(
-                    artifact_uri=f"s3://bench/{name}/{v}", artifact_digest=digest, tags=tags_of(i, v)
+                    artifact_uri=f"s3://bench/{name}/{v}",
+                    artifact_digest=digest,
+                    tags=tags_of(i, v),
+                    **governed,
                 ),
             )
-        core.registry.record_deployment(
-            admin, name, wire.DeploymentCreate(version=per_model, environment="production", target="bench")
-        )
+        promote(core, signers, name, per_model, "production", tier, endpoint="bench")
     elapsed = time.perf_counter() - started
     core.identity.create_principal(admin, wire.PrincipalCreate(name="bench", roles=[Role.AUDITOR]))
     _, token = core.identity.create_token(admin, wire.TokenCreate(principal="bench"))

@@ -32,7 +32,9 @@ def cli_page() -> str:
     lines = [
         HEADER,
         "# CLI reference: `steward`\n\n",
-        "Commands are `noun verb`. Listings take `--json`. With `--server URL` (or `STEWARD_SERVER`) "
+        "Commands are `noun verb`. Listings take `--json`, which prints one JSON array of the items "
+        "(the API's item shape), following the pages up to `--limit`. With `--server URL` (or "
+        "`STEWARD_SERVER`) "
         "and `STEWARD_TOKEN` a command goes to a server through the SDK; otherwise it works on the "
         "database (`--db URL`, `STEWARD_DATABASE_URL`) as the local operator `local:<os user>`.\n\n",
         "## Exit codes\n\n| code | meaning |\n|---|---|\n| 0 | success |\n"

@@ -334,13 +334,6 @@ class TrainingRunOut(_Out):
 # -- deployments, lineage, audit ---------------------------------------------------------------
 
 
-class DeploymentCreate(_In):
-    version: Annotated[int, Field(ge=1)]
-    environment: EnvironmentName
-    target: Annotated[str, StringConstraints(min_length=1, max_length=512)]
-    reason: ShortText = ""
-
-
 class DeploymentOut(_Out):
     id: int
     model: str

@@ -90,7 +90,7 @@ def test_the_demo_serves_a_realistic_governed_inventory(demo: tuple[str, dict[st
             assert 2 <= len(versions) <= 5, f"{model.name} has {len(versions)} versions"
             assert all(v.artifact_digest.startswith("sha256:") for v in versions)
         production = [
-            d for d in client.list_deployments(environment="production") if d.state.value == "active"
+            d for d in client.list_deployments(environment="production").items if d.state.value == "active"
         ]
         assert production, "one model runs in production"
         lineage = client.lineage(production[0].model, production[0].version)

@@ -54,9 +54,8 @@ def populate(steward: Steward, admin: Caller, models: int = 3) -> None:
                 datasets=[{"dataset": "loans", "version": "v1", "role": "training"}] if i == 0 else [],
             ),
         )
-    steward.registry.record_deployment(
-        admin, "model-0", wire.DeploymentCreate(version=1, environment="production", target="ep-1")
-    )
+    # one event per write transaction (a promotion writes several in one): a computed check
+    steward.checks.record(admin, "model-0", 1, "documentation")
     steward.registry.update_model(admin, "model-0", wire.ModelUpdate(revision=1, owner="team-b"))
 
 

@@ -223,27 +223,40 @@ def test_datasets_runs_and_deployments_over_http(admin_api: TestClient) -> None:
     ]
     assert ok(admin_api.get(f"{API}/runs/r0"))["experiment"] == "f"
 
-    created(admin_api.post(f"{API}/models", json=model_body("m")))
-    created(admin_api.post(f"{API}/models/m/versions", json=version_body(1)))
-    created(admin_api.post(f"{API}/models/m/versions", json=version_body(2)))
+    created(admin_api.post(f"{API}/models", json=model_body("m", risk_tier="low")))
+    for n in (1, 2):
+        created(admin_api.post(f"{API}/models/m/versions", json=version_body(n, metrics={"accuracy": 0.9})))
+    # there is no way to record a deployment directly: the 405 says to promote
+    direct = admin_api.post(
+        f"{API}/models/m/deployments", json={"version": 1, "environment": "production", "target": "ep-1"}
+    )
+    assert direct.status_code == 405 and direct.headers["allow"] == "GET"
+    error = direct.json()["error"]
+    assert error["code"] == "method_not_allowed" and "/promotions" in error["details"]["use"]
+    assert "steward promote" in error["message"]
+    # a low-risk version needs no sign-off for staging: the gates alone
     first = created(
         admin_api.post(
-            f"{API}/models/m/deployments",
-            json={"version": 1, "environment": "production", "target": "ep-1", "reason": "launch"},
+            f"{API}/models/m/versions/1/promotions",
+            json={"target": "staging", "reason": "launch", "endpoint": "ep-1"},
         )
-    )
+    )["deployment"]
     second = created(
-        admin_api.post(
-            f"{API}/models/m/deployments", json={"version": 2, "environment": "production", "target": "ep-1"}
-        )
-    )
-    assert (first["replaces"], second["replaces"]) == (None, first["id"])
+        admin_api.post(f"{API}/models/m/versions/2/promotions", json={"target": "staging", "reason": "next"})
+    )["deployment"]
+    assert (first["replaces"], second["replaces"], second["target"]) == (None, first["id"], "ep-1")
     assert second["deployed_by"] == "root"
-    listed = ok(admin_api.get(f"{API}/models/m/deployments", params={"environment": "production"}))
-    assert [(d["id"], d["state"]) for d in listed] == [(first["id"], "replaced"), (second["id"], "active")]
-    assert listed[0]["ended_at"] is not None
-    assert [d["id"] for d in ok(admin_api.get(f"{API}/deployments"))] == [first["id"], second["id"]]
-    assert ok(admin_api.get(f"{API}/deployments", params={"environment": "staging"})) == []
+    listed = ok(admin_api.get(f"{API}/models/m/deployments", params={"environment": "staging"}))
+    assert [(d["id"], d["state"]) for d in listed["items"]] == [
+        (first["id"], "replaced"),
+        (second["id"], "active"),
+    ]
+    assert listed["items"][0]["ended_at"] is not None and listed["next_page_token"] is None
+    pages = walk(admin_api, "/deployments", page_size=1)
+    assert [[d["id"] for d in page] for page in pages] == [[first["id"]], [second["id"]]]
+    assert ok(admin_api.get(f"{API}/deployments", params={"environment": "production"}))["items"] == []
+    refused = admin_api.get(f"{API}/deployments", params={"page_token": "bogus"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_input"
 
 
 def test_audit_over_http_records_the_request(admin_api: TestClient, steward: Steward, admin: Caller) -> None:
@@ -299,12 +312,16 @@ def test_principals_and_tokens_over_http(admin_api: TestClient, client_for: Clie
     )
     assert principal["roles"] == ["data_scientist", "ml_engineer"]
     assert (principal["kind"], principal["disabled"]) == ("service", False)
-    assert [p["name"] for p in ok(admin_api.get(f"{API}/principals"))] == ["ci-bot", "root"]
+    assert [p["name"] for p in ok(admin_api.get(f"{API}/principals"))["items"]] == ["ci-bot", "root"]
+    assert [[p["name"] for p in page] for page in walk(admin_api, "/principals", page_size=1)] == [
+        ["ci-bot"],
+        ["root"],
+    ]
     issued = created(admin_api.post(f"{API}/tokens", json={"principal": "ci-bot", "name": "pipeline"}))
     secret = issued["token"]
     assert secret.startswith("stw_")
     assert issued["prefix"] == secret[:12]
-    listed = ok(admin_api.get(f"{API}/tokens", params={"principal": "ci-bot"}))
+    listed = ok(admin_api.get(f"{API}/tokens", params={"principal": "ci-bot"}))["items"]
     assert [t["id"] for t in listed] == [issued["id"]]
     assert "token" not in listed[0]
     assert all(secret not in str(value) for value in listed[0].values())

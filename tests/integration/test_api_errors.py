@@ -142,7 +142,7 @@ def test_revoked_and_expired_tokens(
     name, secret = make_principal(Role.DATA_SCIENTIST)
     client = client_for(secret)
     assert client.get(f"{API}/models").status_code == 200
-    [token] = steward.identity.list_tokens(admin, name)
+    [token] = steward.identity.list_tokens(admin, name).items
     steward.identity.revoke_token(admin, token.id)
     error = error_of(client.get(f"{API}/models"), 401, "unauthenticated")
     assert error["message"] == f"token {token.prefix}… was revoked"
@@ -179,8 +179,8 @@ def test_permission_denied(make_principal: MakePrincipal, client_for: ClientFor,
         ("POST", "/models/ghost/versions", version_body(2), {"model": "ghost"}),
         (
             "POST",
-            "/models/m/deployments",
-            {"version": 9, "environment": "prod", "target": "t"},
+            "/models/m/versions/9/promotions",
+            {"target": "prod", "reason": "r"},
             {"model": "m", "version": 9},
         ),
         ("GET", "/models/ghost/deployments", None, {"model": "ghost"}),
@@ -254,6 +254,7 @@ def test_stale_revision_conflicts(admin_api: TestClient, seeded: Steward) -> Non
         ("PUT", "/models/m"),
         ("DELETE", "/models/m"),
         ("POST", "/deployments"),
+        ("POST", "/models/m/deployments"),  # deployments are made by promotions only
         ("PATCH", "/audit/events"),
         ("POST", "/me"),
     ],
@@ -653,18 +654,18 @@ BAD_INPUT: list[tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | Non
         [("ended_at", "*")],
     ),
     (
-        "deployment-env",
+        "promotion-target",
         "POST",
-        "/models/m/deployments",
-        {"version": 1, "environment": "Prod!", "target": "t"},
+        "/models/m/versions/1/promotions",
+        {"target": "Prod!", "reason": "r"},
         None,
-        [("environment", "string_pattern_mismatch")],
+        [("target", "string_pattern_mismatch")],
     ),
     (
-        "deployment-version",
+        "promotion-version",
         "POST",
-        "/models/m/deployments",
-        {"version": 0, "environment": "prod", "target": "t"},
+        "/models/m/versions/0/promotions",
+        {"target": "prod", "reason": "r"},
         None,
         [("version", "greater_than_equal")],
     ),

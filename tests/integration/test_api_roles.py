@@ -103,7 +103,6 @@ def test_openapi_operations_carry_the_action(client_for: ClientFor) -> None:
         "run.read",
         "run.write",
         "deployment.read",
-        "deployment.record",
         "audit.read",
         "principal.read",
         "principal.manage",
@@ -165,14 +164,19 @@ class World:
         return name
 
     def fresh_condition_id(self) -> int:
-        """An open condition: a low-risk version whose automated gates were approved on a condition."""
+        """An open condition: a low-risk version whose automated gates were approved on a condition
+        (registered by the local operator, so that no walker is the registrant the rules refuse)."""
         assert self.http is not None
-        number = self.fresh_version("walk-low", metrics={"accuracy": 0.9})
+        number = self.steward.registry.register_version(
+            self.admin,
+            "walk-low",
+            wire.VersionCreate(**version_body(f"walk-low-{self.n()}", metrics={"accuracy": 0.9})),
+        ).version
         decision = self.http.post(
             f"{API}/models/walk-low/versions/{number}/evaluations", json={"target": "staging"}
         )
         assert decision.status_code == 201 and decision.json()["allow"], decision.text
-        signer = next(p for p in self.steward.identity.list_principals(self.admin) if p.name == "walk-ml")
+        signer = self.steward.identity.get_principal(self.admin, "walk-ml")
         review = self.steward.reviews.review(
             Caller(signer, Origin(actor="walk-ml")),
             "walk-low",
@@ -185,6 +189,13 @@ class World:
             ),
         )
         return review.conditions[0].id
+
+    def owned_model(self, role: Role) -> str:
+        """A fresh model whose owner is the walker of ``role`` by name (the one who may attest it)."""
+        name = f"walk-owned-{self.n()}"
+        spec = wire.ModelCreate(**model_body(name, owner=f"only-{_slug(role)}", risk_tier="low"))
+        self.steward.registry.create_model(self.admin, spec)
+        return name
 
     def once(self, key: str, make: Callable[[], int]) -> int:
         self._ids = self._ids or {}
@@ -311,10 +322,6 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "url": "/models/world/versions",
         "json": version_body(f"walk-{r.value}-{w.n()}"),
     },
-    ("POST", "/models/{name}/deployments"): lambda w, r: {
-        "url": "/models/world/deployments",
-        "json": {"version": 1, "environment": "staging", "target": f"t-{w.n()}"},
-    },
     ("PUT", "/models/{name}/alias-guards"): lambda w, r: {
         "url": "/models/world/alias-guards",
         "json": {"guards": {"champion": "production"}},
@@ -366,7 +373,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "json": {"note": f"met, says {r.value}"},
     },
     ("POST", "/models/{name}/attestations"): lambda w, r: {
-        "url": "/models/world/attestations",
+        "url": f"/models/{w.owned_model(r)}/attestations",  # a business owner may attest any
         "json": {"statement": f"current, says {r.value}"},
     },
     ("POST", "/models/{name}/versions/{version}/promotions"): lambda w, r: {
@@ -430,9 +437,6 @@ def world(steward: Steward, admin: Caller) -> World:
             )
         ),
     )
-    steward.registry.record_deployment(
-        admin, "world", wire.DeploymentCreate(version=1, environment="production", target="ep")
-    )
     steward.identity.create_principal(admin, wire.PrincipalCreate(name="owner", roles=[Role.ADMIN]))
     # the approval workflow's records: a high-risk model to sign, a low-risk one with two versions
     # deployed to staging in turn (something to roll back to), and an ML engineer who signs
@@ -444,8 +448,8 @@ def world(steward: Steward, admin: Caller) -> World:
             "walk-low",
             wire.VersionCreate(**version_body(f"walk-low-{number}", metrics={"accuracy": 0.9})),
         )
-        steward.registry.record_deployment(
-            admin, "walk-low", wire.DeploymentCreate(version=number, environment="staging", target="stg")
+        steward.promotions.promote(  # a low-risk version needs no sign-off for staging
+            admin, "walk-low", number, wire.PromotionCreate(target="staging", reason="walk", endpoint="stg")
         )
     steward.identity.create_principal(admin, wire.PrincipalCreate(name="walk-ml", roles=[Role.ML_ENGINEER]))
     return World(steward, admin, itertools.count(1))

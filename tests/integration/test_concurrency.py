@@ -181,8 +181,9 @@ def test_parallel_registrations_over_http(
 
 def test_mixed_writers_keep_one_chain(steward: Steward, admin: Caller, make_caller: MakeCaller) -> None:
     engineers = [make_caller(Role.ML_ENGINEER) for _ in range(4)]
-    steward.registry.create_model(admin, model_spec("base"))
-    steward.registry.register_version(admin, "base", version_spec("base-1"))
+    steward.registry.create_model(admin, model_spec("base", risk_tier="low"))
+    for n in range(1, 9):  # one for each promotion below
+        steward.registry.register_version(admin, "base", version_spec(f"base-{n}", metrics={"accuracy": 0.9}))
 
     def work(i: int) -> str:
         caller = engineers[i % 4]
@@ -193,15 +194,14 @@ def test_mixed_writers_keep_one_chain(steward: Steward, admin: Caller, make_call
             steward.registry.register_version(caller, "base", version_spec(f"v-{i}"))
         elif kind == 2:
             steward.registry.record_run(caller, wire.TrainingRunCreate(run_id=f"run-{i}"))
-        else:
-            steward.registry.record_deployment(
-                caller, "base", wire.DeploymentCreate(version=1, environment="production", target=f"t-{i}")
-            )
+        else:  # a promotion to staging: a low-risk version needs no sign-off there, the gates only
+            spec = wire.PromotionCreate(target="staging", reason=f"step {i}", endpoint=f"t-{i}")
+            steward.promotions.promote(caller, "base", i // 4 + 1, spec)
         return caller.name
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(work, range(32)))
-    deployments = steward.registry.list_deployments(admin, "base", "production")
+    deployments = steward.registry.list_deployments(admin, "base", "staging").items
     assert len(deployments) == 8
     assert sum(d.state.value == "active" for d in deployments) == 1
     pointers = sorted(d.replaces for d in deployments if d.replaces is not None)

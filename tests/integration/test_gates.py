@@ -23,6 +23,7 @@ from steward.service import Caller, Steward
 from steward.storage import SqlStore, make_engine
 from tests.integration.gates_support import Governed, governed, passing_fairness, planted_fairness
 from tests.integration.support import digest
+from tests.integration.workflow_support import deploy
 
 API = "/api/v1"
 PLANTED = planted_fairness()
@@ -402,9 +403,7 @@ def test_an_overdue_review_warns_and_never_denies(database_url: str) -> None:
 
 def test_gate_input_describes_the_version(steward: Steward, admin: Caller, admin_api: TestClient) -> None:
     number = governed(steward, admin, "m", Governed(incident=Severity.MEDIUM))
-    steward.registry.record_deployment(
-        admin, "m", wire.DeploymentCreate(version=number, environment="staging", target="ep-1")
-    )
+    deploy(steward, "m", number, "staging", endpoint="ep-1")  # the two sign-offs staging needs
     steward.checks.record(admin, "m", number, "documentation")
     doc = admin_api.get(f"{API}/models/m/versions/{number}/gate-input", params={"target": "staging"}).json()
     validate_input(doc)
@@ -439,7 +438,10 @@ def test_gate_input_describes_the_version(steward: Steward, admin: Caller, admin
             "state": "open",
         }
     ]
-    assert doc["reviews"] == []
+    assert [(r["stage"], r["decision"]) for r in doc["reviews"]] == [
+        ("automated_gates", "approved"),
+        ("independent_validation", "approved"),
+    ]
     bad = admin_api.get(f"{API}/models/m/versions/{number}/gate-input", params={"target": "Prod!"})
     assert bad.status_code == 422
     assert admin_api.get(f"{API}/models/m/versions/9/gate-input").status_code == 404

@@ -23,6 +23,7 @@ from tests.integration.gates_support import (
     governed,
 )
 from tests.integration.support import db_state
+from tests.integration.workflow_support import deploy
 
 API = "/api/v1"
 
@@ -425,9 +426,7 @@ def test_simulate_reports_the_decisions_that_would_change(
     steward: Steward, admin: Caller, admin_api: TestClient
 ) -> None:
     deployed = governed(steward, admin, "live")  # accuracy 0.91, auc 0.87
-    steward.registry.record_deployment(
-        admin, "live", wire.DeploymentCreate(version=deployed, environment="production", target="ep")
-    )
+    deploy(steward, "live", deployed, endpoint="ep")  # through the workflow: four sign-offs
     waiting = governed(steward, admin, "next", Governed(version={"metrics": {"accuracy": 0.78, "auc": 0.95}}))
     steady = governed(
         steward,
@@ -458,12 +457,11 @@ def test_simulate_reports_the_decisions_that_would_change(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["candidate"]["name"] == "tuned"
-    # every version is still in state registered: each is awaiting review for both environments,
-    # and the live one is deployed in production as well
-    assert body["evaluated"] == 6
+    # the others are still in state registered: each is awaiting review for both environments;
+    # the live one is deployed in production (and awaits nothing)
+    assert body["evaluated"] == 5
     assert {(i["model"], i["environment"], i["reason"]) for i in body["items"] if i["changed"]} == {
         ("live", "production", "deployed"),
-        ("live", "staging", "awaiting_review"),
         ("next", "production", "awaiting_review"),
         ("next", "staging", "awaiting_review"),
     }
@@ -482,9 +480,7 @@ def test_simulate_pages_through_the_versions(steward: Steward, admin: Caller, ad
     for name in ("a", "b", "c", "d", "e"):
         governed(steward, admin, name, Governed(version={"metrics": {"accuracy": 0.78, "auc": 0.87}}))
     live = governed(steward, admin, "f")
-    steward.registry.record_deployment(
-        admin, "f", wire.DeploymentCreate(version=live, environment="staging", target="ep")
-    )
+    deploy(steward, "f", live, "staging", endpoint="ep")
     candidate = bundle_files("tuned", "2", data=_floors(0.75, 0.7))
     whole = steward.policies.simulate_files(admin, candidate, ["production"])
     seen: list[SimulationProgress] = []

@@ -86,16 +86,20 @@ def test_the_sdk_fetches_verifies_and_exports(app: FastAPI, admin_token: str) ->
         "loans", wire.DatasetVersionCreate(version="v1", uri="s3://d", digest=digest("d"))
     )
     client.record_run(wire.TrainingRunCreate(run_id="r1"))
-    client.create_model(wire.ModelCreate(**model_body("m")))
+    client.create_model(wire.ModelCreate(**model_body("m", risk_tier="low")))
     client.register_version(
         "m",
         wire.VersionCreate(
             **version_body(
-                1, training_run="r1", datasets=[{"dataset": "loans", "version": "v1", "role": "training"}]
+                1,
+                training_run="r1",
+                metrics={"accuracy": 0.9},
+                datasets=[{"dataset": "loans", "version": "v1", "role": "training"}],
             )
         ),
     )
-    client.record_deployment("m", wire.DeploymentCreate(version=1, environment="staging", target="ep"))
+    # a low-risk version reaches staging on the gates alone; the promotion records the deployment
+    client.promote("m", 1, wire.PromotionCreate(target="staging", reason="try it", endpoint="ep"))
     client.create_model(wire.ModelCreate(**model_body("unrelated")))
     keys = parse_verifiers(k.vkey for k in client.ledger_keys())
     checkpoint = client.checkpoint()
@@ -110,6 +114,8 @@ def test_the_sdk_fetches_verifies_and_exports(app: FastAPI, admin_token: str) ->
         ("training_run.recorded", "training_run"),
         ("model.created", "model"),
         ("model_version.registered", "model_version"),
+        ("gate.evaluated", "model_version"),
+        ("promotion.allowed", "model_version"),
         ("deployment.recorded", "deployment"),
     ]
     assert report.checkpoint.size == checkpoint.size

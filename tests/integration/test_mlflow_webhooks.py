@@ -118,9 +118,9 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
     latencies: dict[str, float] = {}
 
     # registered_model.created → the governance record, owner and tier from MLflow's tags
-    mlf.create_registered_model(name, tags={"steward.owner": "team-hooks", "steward.risk_tier": "medium"})
+    mlf.create_registered_model(name, tags={"steward.owner": "team-hooks", "steward.risk_tier": "low"})
     model, latencies["registered_model.created"] = timed(lambda: ok(api.get(f"/models/{name}")))
-    assert (model["owner"], model["risk_tier"]) == ("team-hooks", "medium")
+    assert (model["owner"], model["risk_tier"]) == ("team-hooks", "low")
     assert model["tags"]["steward.incomplete"] == "use_case"
 
     # model_version.created → the version, and Steward's tags written back at MLflow
@@ -185,14 +185,41 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
     assert first["title"] == f"Alias 'production' set outside Steward on {name} version 2"
     wait_for(lambda: mlf.get_model_version(name, "2").tags.get("steward.decision") == f"deny: {messages[0]}")
 
-    # Steward deploys version 1 to production → it sets the guarded aliases itself
+    # Steward promotes version 1 to production through the workflow → it sets the guarded aliases
+    # itself. The harvested record lacks what a low-risk model needs there: the owner documents it
+    # and the data team approves its data; an ML engineer (who neither registered nor trained it)
+    # signs the automated gates; the promotion is the only way to production.
+    record = ok(api.get(f"/models/{name}"))
+    documented = api.patch(
+        f"/models/{name}",
+        json={
+            "revision": record["revision"],
+            "use_case": "webhook test",
+            "intended_use": "Exercise guard mode end to end.",
+            "limitations": "Trained on generated data.",
+        },
+    )
+    assert documented.status_code == 200, documented.text
+    for use in ok(api.get(f"/models/{name}/versions/1"))["datasets"]:
+        dataset = ok(api.get(f"/datasets/{use['dataset']}"))
+        approved = api.patch(
+            f"/datasets/{use['dataset']}", json={"revision": dataset["revision"], "approved": True}
+        )
+        assert approved.status_code == 200, approved.text
+    engineer = f"eli-{uuid.uuid4().hex[:6]}"
+    assert api.post("/principals", json={"name": engineer, "roles": ["ml_engineer"]}).status_code == 201
+    eli_token = api.post("/tokens", json={"principal": engineer}).json()["token"]
+    with httpx.Client(base_url=str(api.base_url), headers={"Authorization": f"Bearer {eli_token}"}) as eli:
+        gates = eli.post(f"/models/{name}/versions/1/evaluations", json={"target": "production"})
+        assert gates.status_code == 201 and gates.json()["allow"], gates.text
+        review = {"stage": "automated_gates", "decision": "approved", "comment": "gates pass"}
+        assert eli.post(f"/models/{name}/versions/1/reviews", json=review).status_code == 201
     response = api.post(
-        f"/models/{name}/deployments", json={"version": 1, "environment": "production", "target": "ep"}
+        f"/models/{name}/versions/1/promotions",
+        json={"target": "production", "reason": "go", "endpoint": "ep"},
     )
     assert response.status_code == 201, response.text
-    _, latencies["deployment → aliases"] = timed(
-        lambda: aliases(name) == {"production": "1", "champion": "1"}
-    )
+    _, latencies["promotion → aliases"] = timed(lambda: aliases(name) == {"production": "1", "champion": "1"})
     synced = ok(api.get("/audit/events", params={"action": "alias.synced"}))["items"]
     assert {e["subject_id"] for e in synced} == {f"{name}/production", f"{name}/champion"}
 
@@ -235,6 +262,21 @@ def test_events_keep_records_current_and_guard_mode_reverts_bypasses(connected: 
         f"/incidents/{incident_id}/resolve", json={"resolution": "alias removed; team briefed"}
     )
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
+
+    # retiring the model ends its deployment → Steward removes the guarded aliases at MLflow
+    # (the ones it does not guard stay), and does not put them back
+    retired = api.post(f"/models/{name}/retirement", json={"reason": "replaced"})
+    assert retired.status_code == 201, retired.text
+    _, latencies["retirement → aliases removed"] = timed(lambda: aliases(name) == {"shadow": "2"})
+    removed = [
+        e
+        for e in ok(api.get("/audit/events", params={"action": "alias.synced"}))["items"]
+        if e["after"]["version"] is None
+    ]
+    assert {e["subject_id"] for e in removed} == {f"{name}/production", f"{name}/champion"}
+    time.sleep(1)  # the deletions' own deliveries arrive: nothing is deployed, nothing is restored
+    assert aliases(name) == {"shadow": "2"}
+    assert len(ok(api.get("/incidents", params={"model": name}))["items"]) == 3
 
     # "updates the record within a second of the event". End to end (MLflow's client call returned
     # → Steward's API shows the change) also holds MLflow's own delivery thread and this test's

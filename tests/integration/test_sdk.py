@@ -71,11 +71,12 @@ def test_sdk_tokens_and_principals(sdk: steward.Client, app: FastAPI) -> None:
     sdk.revoke_token(created.id, reason="left the team")
     with pytest.raises(steward.Unauthenticated, match="revoked"):
         vera.whoami()
-    assert [t.prefix for t in sdk.list_tokens("vera")] == [created.token[:12]]
+    assert [t.prefix for t in sdk.list_tokens("vera").items] == [created.token[:12]]
+    assert [p.name for p in sdk.list_principals(page_size=1).items] == ["root"]
 
 
 def test_sdk_registers_and_reads_lineage(sdk: steward.Client) -> None:
-    sdk.create_model(wire.ModelCreate(name="scorer", owner="risk", risk_tier=steward.RiskTier.HIGH))
+    sdk.create_model(wire.ModelCreate(name="scorer", owner="risk", risk_tier=steward.RiskTier.LOW))
     sdk.create_dataset(wire.DatasetCreate(name="loans", approved=True))
     sdk.add_dataset_version(
         "loans", wire.DatasetVersionCreate(version="v1", uri="s3://l/v1", digest=digest("l"))
@@ -86,14 +87,21 @@ def test_sdk_registers_and_reads_lineage(sdk: steward.Client) -> None:
             artifact_uri="s3://m/1",
             artifact_digest=digest("m"),
             code_commit="abcdef12",
+            metrics={"accuracy": 0.9},
             datasets=[wire.DatasetUseIn(dataset="loans", version="v1", role=steward.DatasetRole.VALIDATION)],
         ),
     )
-    deployment = sdk.record_deployment(
-        "scorer", wire.DeploymentCreate(version=version.version, environment="staging", target="k8s")
+    # a low-risk version goes to staging on the gates alone (a promotion is the only way there)
+    promoted = sdk.promote(
+        "scorer", version.version, wire.PromotionCreate(target="staging", reason="try it", endpoint="k8s")
     )
+    deployment = promoted.deployment
+    assert deployment is not None and deployment.target == "k8s"
     graph = sdk.lineage("scorer", 1)
     edges = {(e.source, e.relation, e.target) for e in graph.edges}
     assert ("dataset:loans@v1", "validation_data", "version:scorer/1") in edges
     assert ("version:scorer/1", "deployed_as", f"deployment:{deployment.id}") in edges
-    assert [d.environment for d in sdk.list_deployments("scorer")] == ["staging"]
+    assert [d.environment for d in sdk.list_deployments("scorer").items] == ["staging"]
+    assert [d.id for d in sdk.list_deployments(environment="staging", page_size=1).items] == [deployment.id]
+    assert [v.version for v in sdk.list_dataset_versions("loans").items] == ["v1"]
+    assert [p.allowed for p in sdk.list_promotions("scorer", 1).items] == [True]

@@ -38,6 +38,7 @@ from steward.storage import AuditFilter, ModelFilter, SqlTransaction, VersionFil
 from steward.storage._pages import encode_token
 from tests.integration.conftest import MakeCaller
 from tests.integration.support import db_state, digest, model_spec, version_spec
+from tests.integration.workflow_support import PASSING_METRICS, deploy, documented, passing_version
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -612,9 +613,13 @@ def test_datasets_and_their_versions(steward: Steward, admin: Caller) -> None:
         "customers",
         wire.DatasetVersionCreate(version="2023-12", uri="s3://lake/customers/2023-12", digest=digest("c0")),
     )
-    listed = steward.registry.list_dataset_versions(admin, "customers")
+    listed = steward.registry.list_dataset_versions(admin, "customers").items
     assert [v.version for v in listed] == ["2024-01", "2023-12"]  # in the order recorded
     assert listed[0] == first
+    page = steward.registry.list_dataset_versions(admin, "customers", page_size=1)
+    rest = steward.registry.list_dataset_versions(admin, "customers", 1, page.next_token)
+    assert [v.version for v in page.items + rest.items] == ["2024-01", "2023-12"]
+    assert rest.next_token is None
     before = db_state(steward)
     with pytest.raises(AlreadyExists) as twice:
         steward.registry.add_dataset_version(
@@ -709,16 +714,15 @@ def test_training_runs(steward: Steward, admin: Caller) -> None:
 # -- deployments and lineage -------------------------------------------------------------------
 
 
-def test_deployments_replace_the_active_one(steward: Steward, admin: Caller, make_caller: MakeCaller) -> None:
+def test_promotions_replace_the_active_deployment_and_list_in_pages(
+    steward: Steward, admin: Caller, make_caller: MakeCaller
+) -> None:
+    builder = make_caller(Role.DATA_SCIENTIST, name="dana")
     engineer = make_caller(Role.ML_ENGINEER, name="eli")
-    steward.registry.create_model(admin, model_spec("m"))
+    steward.registry.create_model(admin, documented("m"))
     for i in range(3):
-        steward.registry.register_version(admin, "m", version_spec(i))
-    first = steward.registry.record_deployment(
-        engineer,
-        "m",
-        wire.DeploymentCreate(version=1, environment="production", target="endpoint-eu", reason="go live"),
-    )
+        passing_version(steward, builder, "m", i)
+    first = deploy(steward, "m", 1, endpoint="endpoint-eu", reason="go live")
     assert (first.model, first.version, first.environment, first.target) == (
         "m",
         1,
@@ -728,58 +732,62 @@ def test_deployments_replace_the_active_one(steward: Steward, admin: Caller, mak
     assert (first.state, first.replaces, first.deployed_by, first.ended_at) == (
         DeploymentState.ACTIVE,
         None,
-        "eli",
+        "workflow-deployer",
         None,
     )
-    staging = steward.registry.record_deployment(
-        engineer, "m", wire.DeploymentCreate(version=2, environment="staging", target="endpoint-stg")
-    )
+    staging = deploy(steward, "m", 2, "staging", endpoint="endpoint-stg")
     assert staging.replaces is None  # another environment is not replaced
-    second = steward.registry.record_deployment(
-        engineer, "m", wire.DeploymentCreate(version=2, environment="production", target="endpoint-eu")
-    )
+    second = deploy(steward, "m", 2, endpoint="endpoint-eu")
     assert second.replaces == first.id
-    third = steward.registry.record_deployment(
-        engineer,
-        "m",
-        wire.DeploymentCreate(version=1, environment="production", target="endpoint-eu", reason="rollback"),
-    )
-    assert third.replaces == second.id
+    third = deploy(steward, "m", 3)  # no endpoint: where the version it replaces runs
+    assert (third.replaces, third.target) == (second.id, "endpoint-eu")
 
-    listed = {d.id: d for d in steward.registry.list_deployments(admin, "m")}
-    assert [d.id for d in steward.registry.list_deployments(admin, "m")] == [
-        first.id,
-        staging.id,
-        second.id,
-        third.id,
-    ]
+    listed = {d.id: d for d in steward.registry.list_deployments(admin, "m").items}
+    assert list(listed) == [first.id, staging.id, second.id, third.id]
     assert listed[first.id].state is DeploymentState.REPLACED
     assert listed[first.id].ended_at == second.deployed_at
     assert listed[second.id].state is DeploymentState.REPLACED
     assert listed[third.id].state is DeploymentState.ACTIVE
     assert listed[staging.id].state is DeploymentState.ACTIVE
-    production = steward.registry.list_deployments(admin, "m", "production")
+    production = steward.registry.list_deployments(admin, "m", "production").items
     assert [(d.version, d.state) for d in production] == [
         (1, DeploymentState.REPLACED),
         (2, DeploymentState.REPLACED),
-        (1, DeploymentState.ACTIVE),
+        (3, DeploymentState.ACTIVE),
     ]
-    assert len(steward.registry.list_deployments(admin)) == 4
-    assert [d.id for d in steward.registry.list_deployments(admin, None, "staging")] == [staging.id]
+    assert len(steward.registry.list_deployments(admin).items) == 4
+    assert [d.id for d in steward.registry.list_deployments(admin, None, "staging").items] == [staging.id]
+    page = steward.registry.list_deployments(admin, "m", page_size=3)
+    rest = steward.registry.list_deployments(admin, "m", page_size=3, page_token=page.next_token)
+    assert [d.id for d in page.items + rest.items] == list(listed) and rest.next_token is None
+    assert steward.registry.model_deployments(admin, "m") == list(listed.values())
+
+    # each promotion's deployment.recorded event holds the deployment it replaced
+    recorded = all_events(steward, admin, action="deployment.recorded")
+    assert [(e.actor, e.subject_id) for e in recorded] == [
+        ("workflow-deployer", f"m/production/{first.id}"),
+        ("workflow-deployer", f"m/staging/{staging.id}"),
+        ("workflow-deployer", f"m/production/{second.id}"),
+        ("workflow-deployer", f"m/production/{third.id}"),
+    ]
+    assert recorded[0].before is None and recorded[0].reason == "go live"
+    assert recorded[2].before is not None and recorded[2].before["id"] == first.id
+    assert recorded[2].after is not None and recorded[2].after["replaces"] == first.id
 
     before = db_state(steward)
     with pytest.raises(NotFound):
-        steward.registry.record_deployment(
-            engineer, "m", wire.DeploymentCreate(version=9, environment="production", target="t")
+        steward.promotions.promote(
+            engineer, "m", 9, wire.PromotionCreate(target="production", reason="r", endpoint="t")
         )
     with pytest.raises(NotFound):
-        steward.registry.record_deployment(
-            engineer, "ghost", wire.DeploymentCreate(version=1, environment="production", target="t")
+        steward.promotions.promote(
+            engineer, "ghost", 1, wire.PromotionCreate(target="production", reason="r")
         )
     with pytest.raises(NotFound):
         steward.registry.list_deployments(admin, "ghost")
+    with pytest.raises(InvalidInput):
+        steward.registry.list_deployments(admin, "m", page_token="bogus")
     assert db_state(steward) == before
-    assert steward.registry.list_deployments(admin, "m", "production")[-1].id == third.id
 
 
 def test_lineage_of_a_version(steward: Steward, admin: Caller) -> None:
@@ -803,11 +811,10 @@ def test_lineage_of_a_version(steward: Steward, admin: Caller) -> None:
                 {"dataset": "customers", "version": "v1", "role": "training"},
                 {"dataset": "holdout", "version": "h1", "role": "test"},
             ],
+            metrics=PASSING_METRICS,
         ),
     )
-    deployment = steward.registry.record_deployment(
-        admin, "m", wire.DeploymentCreate(version=1, environment="production", target="ep")
-    )
+    deployment = deploy(steward, "m", 1, "staging", endpoint="ep")
     graph = steward.registry.lineage(admin, "m", 1)
     assert graph.root == "version:m/1"
     nodes = {n.id: n for n in graph.nodes}
@@ -890,12 +897,7 @@ def test_every_mutation_writes_its_audit_event(
     )
     steward.registry.record_run(eng, wire.TrainingRunCreate(run_id="r1"))
     steward.registry.register_version(eng, "m", version_spec(1, training_run="r1"))
-    steward.registry.record_deployment(
-        eng, "m", wire.DeploymentCreate(version=1, environment="production", target="ep", reason="launch")
-    )
-    second = steward.registry.record_deployment(
-        eng, "m", wire.DeploymentCreate(version=1, environment="production", target="ep2")
-    )
+    # deployments are made by promotions: their events are in the test above and test_workflow
     token, secret = steward.identity.create_token(admin, wire.TokenCreate(principal="eli"))
     steward.identity.revoke_token(admin, token.id, reason="leaked")
 
@@ -911,8 +913,6 @@ def test_every_mutation_writes_its_audit_event(
         ("dataset_version.created", "eli", "dataset_version", "d@v1"),
         ("training_run.recorded", "eli", "training_run", "r1"),
         ("model_version.registered", "eli", "model_version", "m/1"),
-        ("deployment.recorded", "eli", "deployment", f"m/production/{second.id - 1}"),
-        ("deployment.recorded", "eli", "deployment", f"m/production/{second.id}"),
         ("token.created", "local:tester", "token", str(token.id)),
         ("token.revoked", "local:tester", "token", str(token.id)),
     ]
@@ -942,12 +942,6 @@ def test_every_mutation_writes_its_audit_event(
     assert registered.after["artifact_digest"] == digest(1)
     assert registered.after["training_run"] == "r1"
     assert registered.after["state"] == "registered"
-    replaced = by[("deployment.recorded", f"m/production/{second.id}")]
-    assert replaced.before is not None
-    assert replaced.before["id"] == second.id - 1
-    assert replaced.after is not None
-    assert replaced.after["replaces"] == second.id - 1
-    assert by[("deployment.recorded", f"m/production/{second.id - 1}")].reason == "launch"
     revoked = by[("token.revoked", str(token.id))]
     assert revoked.before is not None
     assert revoked.after is not None
@@ -959,7 +953,7 @@ def test_every_mutation_writes_its_audit_event(
         assert secret not in repr(event)
         assert secret[len("stw_") :] not in repr(event)
     verdict = steward.audit.verify(admin)
-    assert (verdict.ok, verdict.events, verdict.first_bad_seq, verdict.problem) == (True, 12, None, None)
+    assert (verdict.ok, verdict.events, verdict.first_bad_seq, verdict.problem) == (True, 10, None, None)
     assert verdict.head_hash == events[-1].hash
     assert events[0].prev_hash == "0" * 64
     assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
@@ -1016,8 +1010,8 @@ def test_failed_use_cases_write_nothing(steward: Steward, admin: Caller, make_ca
         lambda: steward.registry.create_model(auditor, model_spec("n")),
         lambda: steward.registry.update_model(auditor, "m", wire.ModelUpdate(revision=1, owner="x")),
         lambda: steward.registry.register_version(auditor, "m", version_spec(2)),
-        lambda: steward.registry.record_deployment(
-            scientist, "m", wire.DeploymentCreate(version=1, environment="production", target="t")
+        lambda: steward.promotions.promote(
+            scientist, "m", 1, wire.PromotionCreate(target="production", reason="bypass the sign-offs")
         ),
         lambda: steward.registry.create_dataset(auditor, wire.DatasetCreate(name="d")),
         lambda: steward.registry.record_run(auditor, wire.TrainingRunCreate(run_id="r")),
@@ -1056,18 +1050,16 @@ class ExplodingBus(EventBus):
 
 def test_a_change_whose_event_fails_is_rolled_back(steward: Steward, admin: Caller) -> None:
     steward.registry.create_model(admin, model_spec("m"))
-    steward.registry.register_version(admin, "m", version_spec(1))
-    steward.registry.record_deployment(
-        admin, "m", wire.DeploymentCreate(version=1, environment="production", target="t")
-    )
+    steward.registry.register_version(admin, "m", version_spec(1, metrics=PASSING_METRICS))
+    deploy(steward, "m", 1, "staging", endpoint="t")
     broken = Steward(steward.store, bus=ExplodingBus())
     before = db_state(steward)
     attempts = [
         lambda: broken.registry.create_model(admin, model_spec("n")),
         lambda: broken.registry.update_model(admin, "m", wire.ModelUpdate(revision=1, owner="x")),
         lambda: broken.registry.register_version(admin, "m", version_spec(2)),
-        lambda: broken.registry.record_deployment(
-            admin, "m", wire.DeploymentCreate(version=1, environment="production", target="t2")
+        lambda: broken.promotions.promote(
+            admin, "m", 1, wire.PromotionCreate(target="production", reason="r", endpoint="t2")
         ),
         lambda: broken.identity.create_principal(admin, wire.PrincipalCreate(name="p", roles=["admin"])),
     ]
@@ -1075,8 +1067,10 @@ def test_a_change_whose_event_fails_is_rolled_back(steward: Steward, admin: Call
         with pytest.raises(RuntimeError, match="the audit sink failed"):
             attempt()
     assert db_state(steward) == before
-    [active] = [d for d in steward.registry.list_deployments(admin, "m") if d.state is DeploymentState.ACTIVE]
-    assert active.target == "t"
+    [active] = [
+        d for d in steward.registry.model_deployments(admin, "m") if d.state is DeploymentState.ACTIVE
+    ]
+    assert (active.environment, active.target) == ("staging", "t")
     assert steward.registry.get_model(admin, "m").owner == "team-risk"
     assert steward.audit.verify(admin).ok
 
@@ -1103,7 +1097,10 @@ def test_principals_and_tokens(steward: Steward, admin: Caller) -> None:
     )
     assert principal.roles == frozenset({Role.ML_ENGINEER, Role.DATA_SCIENTIST})
     assert principal.display_name == "CI robot 🤖"
-    assert [p.name for p in steward.identity.list_principals(admin)] == ["ci-bot"]
+    assert [p.name for p in steward.identity.list_principals(admin).items] == ["ci-bot"]
+    assert steward.identity.get_principal(admin, "ci-bot") == principal
+    with pytest.raises(NotFound):
+        steward.identity.get_principal(admin, "nobody")
     assert steward.identity.has_principals()
     token, secret = steward.identity.create_token(
         admin,
@@ -1116,8 +1113,8 @@ def test_principals_and_tokens(steward: Steward, admin: Caller) -> None:
     assert token.prefix == secret[:12]
     assert (token.principal, token.name, token.revoked_at) == ("ci-bot", "pipeline", None)
     assert steward.identity.authenticate(secret).name == "ci-bot"
-    assert steward.identity.list_tokens(admin, "ci-bot") == [token]
-    assert steward.identity.list_tokens(admin, "nobody") == []
+    assert steward.identity.list_tokens(admin, "ci-bot").items == (token,)
+    assert steward.identity.list_tokens(admin, "nobody").items == ()
     revoked = steward.identity.revoke_token(admin, token.id)
     assert revoked.revoked_at is not None
     with pytest.raises(Unauthenticated, match="was revoked"):
@@ -1132,6 +1129,15 @@ def test_principals_and_tokens(steward: Steward, admin: Caller) -> None:
     with pytest.raises(Unauthenticated, match="has expired"):
         steward.identity.authenticate(short_lived, now=datetime.now(UTC) + timedelta(minutes=1))
     assert steward.identity.authenticate(short_lived).name == "ci-bot"
+    for n in range(3):
+        steward.identity.create_principal(admin, wire.PrincipalCreate(name=f"bot-{n}", roles=[Role.AUDITOR]))
+    first = steward.identity.list_principals(admin, page_size=2)
+    rest = steward.identity.list_principals(admin, 2, first.next_token)
+    assert [p.name for p in first.items + rest.items] == ["bot-0", "bot-1", "bot-2", "ci-bot"]
+    assert rest.next_token is None
+    tokens = steward.identity.list_tokens(admin, None, page_size=1)
+    more = steward.identity.list_tokens(admin, None, 1, tokens.next_token)
+    assert [t.id for t in tokens.items + more.items] == [token.id, token.id + 1] and more.next_token is None
 
 
 def test_schema_is_at_head(steward: Steward) -> None:

@@ -47,7 +47,7 @@ def keyed_log(app: Any, steward: Steward, admin: Caller) -> Steward:
 
 
 def write_log(steward: Steward, admin: Caller) -> Steward:
-    """Nine events: principal, model (created, updated twice), dataset, run, two versions, deployment."""
+    """Nine events: principal, model (created, updated twice), dataset, run, two versions, a check."""
     steward.identity.create_principal(admin, wire.PrincipalCreate(name="dana", roles=[Role.DATA_SCIENTIST]))
     steward.registry.create_model(admin, model_spec("credit", tags={"team": "risk"}))
     steward.registry.update_model(admin, "credit", wire.ModelUpdate(revision=1, owner="team-a", reason="r1"))
@@ -56,9 +56,7 @@ def write_log(steward: Steward, admin: Caller) -> Steward:
     steward.registry.record_run(admin, wire.TrainingRunCreate(run_id="run-1"))
     steward.registry.register_version(admin, "credit", version_spec(1, training_run="run-1"))
     steward.registry.register_version(admin, "credit", version_spec(2))
-    steward.registry.record_deployment(
-        admin, "credit", wire.DeploymentCreate(version=1, environment="production", target="ep")
-    )
+    steward.checks.record(admin, "credit", 1, "documentation")
     verdict = steward.audit.verify(admin)
     assert (verdict.ok, verdict.events, verdict.first_bad_seq, verdict.problem) == (True, 9, None, None)
     return steward

@@ -11,18 +11,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import event, text
 
 from steward import wire
-from steward.domain import Origin, PolicyDecision, Role
-from steward.errors import IntegrityError
+from steward.domain import Deployment, DomainEvent, Origin, PolicyDecision, Role
+from steward.errors import IntegrityError, PolicyViolation
 from steward.ledger import encode_envelope, parse_verifiers, verify_evidence
 from steward.server import create_app
 from steward.service import Caller, Steward
+from steward.service._events import writing
+from steward.service._snapshots import snapshot
 from steward.settings import Settings
 from steward.storage import ModelFilter, ReadAccessFilter
 from tests.integration.conftest import MakePrincipal
-from tests.integration.support import model_spec, version_spec
+from tests.integration.gates_support import Governed, governed
+from tests.integration.support import db_state, model_spec, version_spec
 
 SignIn = Callable[[str], TestClient]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -88,7 +92,7 @@ def sign_in(ui_app: FastAPI) -> Iterator[SignIn]:
 
 
 def caller_of(core: Steward, name: str) -> Caller:
-    principal = next(p for p in core.identity.list_principals(_admin()) if p.name == name)
+    principal = next(p for p in core.identity.list_principals(_admin(), 1000).items if p.name == name)
     return Caller(principal, Origin(actor=name))
 
 
@@ -96,6 +100,24 @@ def _admin() -> Caller:
     from steward.service import local_operator
 
     return local_operator(name="local:tester")
+
+
+def recorded_deployment(
+    core: Steward, caller: Caller, model: str, version: int, environment: str, target: str
+) -> Deployment:
+    """A deployment recorded as a fact, with its audit event, as Steward recorded them before a
+    promotion became the only way to make one: the pages show such rows, which no workflow made."""
+    with writing(core.store, core.bus, caller.origin, core.clock) as w:
+        stored = w.tx.insert_deployment(Deployment(0, model, version, environment, target, caller.name, w.at))
+        w.emit(
+            DomainEvent(
+                "deployment.recorded",
+                "deployment",
+                f"{model}/{environment}/{stored.id}",
+                after=snapshot(stored),
+            )
+        )
+    return stored
 
 
 @pytest.fixture
@@ -143,14 +165,8 @@ def inventory(core: Steward, make_principal: MakePrincipal, clock: Clock) -> dic
             ),
         )
     registry.register_version(builder, "churn", version_spec("churn-1"))
-    registry.record_deployment(
-        engineer,
-        "credit-scorer",
-        wire.DeploymentCreate(version=2, environment="production", target="k8s://prod"),
-    )
-    registry.record_deployment(
-        engineer, "credit-scorer", wire.DeploymentCreate(version=1, environment="staging", target="k8s://stg")
-    )
+    recorded_deployment(core, engineer, "credit-scorer", 2, "production", "k8s://prod")
+    recorded_deployment(core, engineer, "credit-scorer", 1, "staging", "k8s://stg")
     clock.now += timedelta(days=200)  # credit-scorer's six-month review is now overdue
     return tokens
 
@@ -239,7 +255,7 @@ def test_sign_in_never_redirects_off_site(browser: TestClient, inventory: dict[s
 def test_a_revoked_token_ends_the_session(sign_in: SignIn, inventory: dict[str, str], core: Steward) -> None:
     client = sign_in(inventory["auditor"])
     assert client.get("/").status_code == 200
-    token = next(t for t in core.identity.list_tokens(_admin(), "auditor"))
+    token = next(t for t in core.identity.list_tokens(_admin(), "auditor").items)
     core.identity.revoke_token(_admin(), token.id)
     ended = client.get("/", follow_redirects=False)
     assert ended.status_code == 303
@@ -529,18 +545,286 @@ def test_missing_records_answer_readable_404_pages(sign_in: SignIn, inventory: d
     assert client.get("/models/credit-scorer", params={"version": 9}).status_code == 404
 
 
-def test_review_queue_is_read_only_and_role_aware(sign_in: SignIn, inventory: dict[str, str]) -> None:
+# -- the review queue and its forms ----------------------------------------------------------
+
+
+def post_form(client: TestClient, action: str, page: str, **fields: str) -> Response:
+    """Post a queue form as the browser does: the page's CSRF token and the given fields."""
+    data = {"csrf_token": csrf_of(page), "back": "/reviews", **fields}
+    return client.post(action, data=data, follow_redirects=False)
+
+
+@pytest.fixture
+def candidate(core: Steward, inventory: dict[str, str]) -> str:
+    """A high-risk model whose version 1 (registered by data-scientist, trained by alice) passed
+    its production gates: its automated_gates stage waits for the ML engineer."""
+    governed(core, caller_of(core, "data-scientist"), "loan-approval")
+    assert evaluate(core, "loan-approval", 1).allow
+    return "/models/loan-approval/versions/1/reviews"
+
+
+def test_a_stage_is_approved_through_the_queue_and_shown_on_the_model_page(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward, candidate: str
+) -> None:
+    engineer = sign_in(inventory["ml_engineer"])
+    queue = engineer.get("/reviews").text
+    assert f'action="{candidate}"' in queue and 'name="stage" value="automated_gates"' in queue
+    assert "Waiting less than a minute" in queue  # how long it has waited, oldest first
+    assert '<label for="sign-loan-approval-v1-automated_gates-comment">Comment' in queue
+    done = post_form(
+        engineer,
+        candidate,
+        queue,
+        stage="automated_gates",
+        decision="approved",
+        comment="gates pass; metrics reviewed",
+        evidence="https://ci.example.com/loan-approval/1",
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/reviews"  # POST, redirect, GET
+    after = engineer.get("/reviews").text
+    assert '<div class="flash" role="status">' in after
+    assert "You approved automated gates of loan-approval v1 as ml engineer" in after
+    assert f'action="{candidate}"' not in after  # signed: out of the engineer's queue
+    assert '<div class="flash"' not in engineer.get("/reviews").text  # shown once
+
+    # the same review the REST API reads back
+    status = core.reviews.signoff_status(caller_of(core, "auditor"), "loan-approval", 1)
+    [review] = status.reviews
+    assert (review.stage.value, review.reviewer, review.role) == (
+        "automated_gates",
+        "ml-engineer",
+        Role.ML_ENGINEER,
+    )
+    assert review.evidence == ("https://ci.example.com/loan-approval/1",) and review.audit_seq
+
+    # next in line: the validator, who approves with conditions
+    validator = sign_in(inventory["validator"])
+    queue = validator.get("/reviews").text
+    assert "independent validation" in queue and f'action="{candidate}"' in queue
+    signed = post_form(
+        validator,
+        candidate,
+        queue,
+        stage="independent_validation",
+        decision="approved_with_conditions",
+        comment="back-test holds",
+        conditions="Monitor the approval rate monthly\n\nRe-run the back-test after the Q3 refresh\n",
+        evidence="https://wiki.example.com/validation/loan-approval",
+    )
+    assert signed.status_code == 303
+    assert "with 2 open conditions" in validator.get("/reviews").text
+    core.reviews.meet_condition(
+        caller_of(core, "compliance-officer"),
+        core.reviews.list_conditions(caller_of(core, "auditor"), "loan-approval", 1).items[0].id,
+        wire.ConditionMeet(note="dashboard live"),
+    )
+
+    page = validator.get("/models/loan-approval").text
+    reviews = section(page, 'id="version-reviews"')
+    for fact in (
+        "Reviews and sign-offs of v1",
+        "automated gates",
+        "ml-engineer",
+        "as ml engineer",
+        "gates pass; metrics reviewed",
+        '<a class="block" href="https://ci.example.com/loan-approval/1"',
+        "approved with conditions",
+        "as model validator",
+        "Monitor the approval rate monthly",
+        "met by compliance-officer",
+        "dashboard live",
+        "Re-run the back-test after the Q3 refresh",
+        "sign-offs in place",  # staging: gates and validation
+        "still needs 2 of 4 sign-offs",  # production: compliance and business still missing
+        "signoff.missing",
+        "1 condition is open",
+        "waiting in the review queue",  # compliance review is next
+    ):
+        assert fact in reviews, fact
+    assert (
+        '<span class="badge warn">open</span>' in reviews and '<span class="badge ok">met</span>' in reviews
+    )
+    fragment = validator.get(
+        "/models/loan-approval", params={"version": 1}, headers={"HX-Request": "true", "HX-Target": "lineage"}
+    ).text
+    assert 'id="version-reviews"' in fragment  # swapped with the lineage, out of band
+
+
+def test_separation_of_duties_refusal_names_the_rule_and_keeps_the_form(
+    sign_in: SignIn,
+    inventory: dict[str, str],
+    core: Steward,
+    candidate: str,
+    make_principal: MakePrincipal,
+) -> None:
+    engineer = caller_of(core, "ml-engineer")
+    core.registry.register_version(  # the engineer registers v2 himself
+        engineer,
+        "loan-approval",
+        version_spec("loan-2", code_commit="4f2a9c1", metrics={"accuracy": 0.9, "auc": 0.86}),
+    )
+    client = sign_in(inventory["ml_engineer"])
+    queue = client.get("/reviews").text
+    assert "You registered this version." in queue  # said before the post, decided at the post
+    before = db_state(core)
+    refused = post_form(
+        client,
+        "/models/loan-approval/versions/2/reviews",
+        queue,
+        stage="automated_gates",
+        decision="approved",
+        comment="looks fine to me",
+    )
+    assert refused.status_code == 403
+    assert "Refused by separation of duties" in refused.text and 'role="alert"' in refused.text
+    assert "You registered this version." in refused.text
+    assert "<code>separation.registrant</code>" in refused.text
+    assert "ml-engineer registered this version; required a reviewer who did not register it" in refused.text
+    assert ">looks fine to me</textarea>" in refused.text  # what was typed is kept
+    assert db_state(core) == before  # nothing written
+
+    # one person, two stages: a validator who also reviews compliance
+    dual = sign_in(make_principal(Role.VALIDATOR, Role.COMPLIANCE_OFFICER, name="vic")[1])
+    fields = {"stage": "automated_gates", "decision": "approved", "comment": "gates pass"}
+    assert post_form(client, candidate, queue, **fields).status_code == 303
+    queue = dual.get("/reviews").text
+    assert (
+        post_form(
+            dual, candidate, queue, stage="independent_validation", decision="approved", comment="validated"
+        ).status_code
+        == 303
+    )
+    queue = dual.get("/reviews").text
+    assert 'name="stage" value="compliance_review"' in queue  # the role signs it: a form
+    refused = post_form(
+        dual, candidate, queue, stage="compliance_review", decision="approved", comment="compliant"
+    )
+    assert refused.status_code == 403
+    assert "You signed another stage of this version." in refused.text
+    assert "<code>separation.one_stage</code>" in refused.text
+
+
+def test_invalid_input_names_the_field(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward, candidate: str
+) -> None:
+    client = sign_in(inventory["ml_engineer"])
+    queue = client.get("/reviews").text
+    before = db_state(core)
+    blank = post_form(client, candidate, queue, stage="automated_gates", decision="approved", comment="  ")
+    assert blank.status_code == 422
+    assert "Not signed: the form needs a change" in blank.text
+    assert 'href="#sign-loan-approval-v1-automated_gates-comment">Comment</a>: enter a comment' in blank.text
+    assert 'aria-invalid="true">  </textarea>' in blank.text
+    conditions = post_form(
+        client, candidate, queue, stage="automated_gates", decision="approved", comment="ok", conditions="one"
+    )
+    assert conditions.status_code == 422
+    assert "conditions go with approved_with_conditions, not with approved" in conditions.text
+    link = post_form(
+        client,
+        candidate,
+        queue,
+        stage="automated_gates",
+        decision="approved",
+        comment="ok",
+        evidence="https://ok.example.com\nnot a link",
+    )
+    assert link.status_code == 422 and "line 2: not a link" in link.text
+    validator = sign_in(inventory["validator"])
+    early = post_form(
+        validator,
+        candidate,
+        validator.get("/reviews").text,
+        stage="independent_validation",
+        decision="approved",
+        comment="too early",
+    )
+    assert early.status_code == 409
+    assert "cannot be approved before automated_gates is approved" in early.text
+    assert db_state(core) == before
+
+
+def test_a_review_post_without_the_csrf_token_is_refused(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward, candidate: str
+) -> None:
+    client = sign_in(inventory["ml_engineer"])
+    before = db_state(core)
+    fields = {"stage": "automated_gates", "decision": "approved", "comment": "ok"}
+    missing = client.post(candidate, data=fields, follow_redirects=False)
+    assert missing.status_code == 403 and "Form refused" in missing.text
+    forged = client.post(candidate, data={**fields, "csrf_token": "forged"}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert db_state(core) == before
+
+
+@pytest.mark.parametrize("role", ["auditor", "admin", "data_scientist"])
+def test_a_role_that_may_not_sign_gets_no_forms_and_a_post_answers_403(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward, candidate: str, role: str
+) -> None:
+    client = sign_in(inventory[role])
+    queue = client.get("/reviews")
+    assert queue.status_code == 200
+    assert "signs no review stage" in queue.text and "loan-approval v1" in queue.text  # still readable
+    assert 'class="sign-form"' not in queue.text
+    before = db_state(core)
+    refused = post_form(
+        client, candidate, queue.text, stage="automated_gates", decision="approved", comment="x"
+    )
+    assert refused.status_code == 403
+    assert "review.sign" in refused.text
+    assert db_state(core) == before
+
+
+def test_the_queue_is_the_workflow_queue_for_each_role(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward, candidate: str
+) -> None:
     validator = sign_in(inventory["validator"]).get("/reviews").text
-    assert "independent validation" in validator
-    assert "/models/credit-scorer?version=1" in validator
-    assert "/models/churn?version=1" not in validator  # a low-tier version needs no validator
-    assert "<form" in validator and 'method="post"' not in validator.split("</header>", 1)[1]
-    assert "steward review approve" in validator
-    everyone = sign_in(inventory["validator"]).get("/reviews", params={"show": "all"}).text
-    assert "/models/churn?version=1" in everyone
-    builder = sign_in(inventory["data_scientist"]).get("/reviews").text
-    assert "signs no review stage" in builder and "you may not sign it" in builder
-    assert sign_in(inventory["validator"]).get("/reviews", params={"state": "approved"}).status_code == 422
+    assert "Nothing is waiting at a stage your roles sign." in validator
+    engineer = sign_in(inventory["ml_engineer"]).get("/reviews").text
+    for item in ("loan-approval v1", "credit-scorer v1", "credit-scorer v2", "churn v1"):
+        assert item in engineer, item
+    assert engineer.count('class="sign-form"') == 4
+    assert engineer.index("credit-scorer v1") < engineer.index("loan-approval v1")  # oldest first
+    by_stage = sign_in(inventory["validator"]).get("/reviews", params={"stage": "automated_gates"}).text
+    assert "loan-approval v1" in by_stage and 'class="sign-form"' not in by_stage  # readable, not signable
+    assert "Your roles do not sign automated gates" in by_stage
+    assert sign_in(inventory["validator"]).get("/reviews", params={"stage": "nope"}).status_code == 422
+
+
+def test_model_page_shows_promotions_allowed_and_denied_and_the_retirement(
+    sign_in: SignIn, inventory: dict[str, str], core: Steward, candidate: str
+) -> None:
+    engineer = caller_of(core, "ml-engineer")
+    with pytest.raises(PolicyViolation):  # no sign-off yet: denied, and the denial recorded
+        core.promotions.promote(
+            engineer, "loan-approval", 1, wire.PromotionCreate(target="production", reason="go")
+        )
+    core.promotions.retire(
+        caller_of(core, "compliance-officer"),
+        "loan-approval",
+        wire.RetirementCreate(reason="product withdrawn"),
+    )
+    page = sign_in(inventory["auditor"]).get("/models/loan-approval").text
+    history = section(page, 'id="history"')
+    assert "Retired" in history and "by compliance-officer" in history and "product withdrawn" in history
+    assert '<span class="badge danger">denied</span>' in history and "“go”" in history
+    assert "<code>signoff.missing</code> stage automated_gates has no sign-off" in history
+
+    governed(core, caller_of(core, "data-scientist"), "quick-scorer", Governed(model={"risk_tier": "low"}))
+    assert evaluate(core, "quick-scorer", 1).allow
+    core.reviews.review(
+        engineer,
+        "quick-scorer",
+        1,
+        wire.ReviewCreate(stage="automated_gates", decision="approved", comment="gates pass"),
+    )
+    done = core.promotions.promote(
+        engineer, "quick-scorer", 1, wire.PromotionCreate(target="production", reason="first release")
+    )
+    assert done.deployment is not None
+    history = section(sign_in(inventory["auditor"]).get("/models/quick-scorer").text, 'id="history"')
+    assert '<span class="badge ok">allowed</span>' in history and "“first release”" in history
+    assert f'href="#deployment-{done.deployment.id}"' in history and "Retired" not in history
 
 
 def test_dashboard_draws_the_governance_figures(sign_in: SignIn, inventory: dict[str, str]) -> None:

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from steward import wire
 from steward.domain import (
     AuditEvent,
+    Deployment,
     Origin,
     Role,
     SourceLink,
@@ -94,7 +95,7 @@ def team(make_principal: MakePrincipal, client_for: ClientFor) -> dict[str, Test
 
 
 def caller_of(steward: Steward, name: str) -> Caller:
-    principal = next(p for p in steward.identity.list_principals(local_operator()) if p.name == name)
+    principal = steward.identity.get_principal(local_operator(), name)
     return Caller(principal, Origin(actor=name, client_address="10.0.0.9", user_agent="pytest"))
 
 
@@ -333,8 +334,8 @@ def _assert_denied_and_recorded(steward: Steward, team: dict[str, TestClient], n
     assert [r["rule"] for r in recorded[-1].after["reasons"]] == rules  # type: ignore[index]
     assert error["details"]["audit_seq"] == recorded[-1].seq
     assert ok(team["audrey"].get(f"{API}/models/credit/versions/{number}"))["state"] == before
-    assert ok(team["audrey"].get(f"{API}/models/credit/deployments")) == []
-    promotions = ok(team["audrey"].get(f"{API}/models/credit/versions/{number}/promotions"))
+    assert ok(team["audrey"].get(f"{API}/models/credit/deployments"))["items"] == []
+    promotions = ok(team["audrey"].get(f"{API}/models/credit/versions/{number}/promotions"))["items"]
     assert promotions[-1]["allowed"] is False and [r["rule"] for r in promotions[-1]["reasons"]] == rules
     return rules
 
@@ -414,14 +415,14 @@ def test_rollback_retirement_and_history_before_and_after(
     # the compliance officer revokes the second version's approval: rolling forward to it is refused
     clock.advance(days=1)
     ok(sign(team, "carl", "credit", second, "compliance_review", "rejected"), 201)
-    before = ok(team["audrey"].get(f"{API}/models/credit/deployments"))
+    before = ok(team["audrey"].get(f"{API}/models/credit/deployments"))["items"]
     error = refused(
         team["otto"].post(f"{API}/models/credit/rollbacks", json={"to": second, "reason": "try again"}),
         409,
         "policy_violation",
     )
     assert [r["rule"] for r in error["details"]["reasons"]] == ["signoff.revoked"]
-    assert ok(team["audrey"].get(f"{API}/models/credit/deployments")) == before
+    assert ok(team["audrey"].get(f"{API}/models/credit/deployments"))["items"] == before
     assert len(events(steward, "rollback.denied")) == 1
 
     t5 = clock.advance(days=20)
@@ -430,7 +431,8 @@ def test_rollback_retirement_and_history_before_and_after(
     )
     assert retired["reason"] == "replaced by vendor" and len(retired["ended_deployments"]) == 1
     assert ok(team["audrey"].get(f"{API}/models/credit"))["state"] == "retired"
-    assert all(d["state"] != "active" for d in ok(team["audrey"].get(f"{API}/models/credit/deployments")))
+    ended = ok(team["audrey"].get(f"{API}/models/credit/deployments"))["items"]
+    assert ended and all(d["state"] != "active" for d in ended)
     assert ok(team["audrey"].get(f"{API}/models/credit/versions/{first}"))["state"] == "deprecated"
     before_writes = db_state(steward)
     refused(
@@ -538,11 +540,11 @@ def test_the_queue_lists_what_waits_for_each_role_oldest_first(
 def test_periodic_review_and_owner_attestation(
     steward: Steward, team: dict[str, TestClient], clock: Clock
 ) -> None:
-    number = register(steward, "credit")
-    register(steward, "churn", "low")
-    assert ok(team["audrey"].get(f"{API}/reviews/due")) == []
+    number = register(steward, "credit")  # owned by a team, risk-analytics
+    register(steward, "churn", "low", model={"owner": "dana"})  # owned by a person
+    assert ok(team["audrey"].get(f"{API}/reviews/due")) == {"items": [], "next_page_token": None}
     clock.advance(days=200)  # past the high tier's six months, within the low tier's 24
-    due = ok(team["audrey"].get(f"{API}/reviews/due"))
+    due = ok(team["audrey"].get(f"{API}/reviews/due"))["items"]
     assert [(d["model"], d["review_overdue"], d["attestation_overdue"]) for d in due] == [
         ("credit", True, True)
     ]
@@ -550,17 +552,92 @@ def test_periodic_review_and_owner_attestation(
     assert decision["allow"] is True
     assert [w["rule"] for w in decision["warnings"]] == ["review.overdue"]
 
-    attested = ok(team["dana"].post(f"{API}/models/credit/attestations", json={"statement": "current"}), 201)
-    assert attested["attested_by"] == "dana"
-    due = ok(team["audrey"].get(f"{API}/reviews/due"))
+    # a team owns credit: its business owner attests, not someone who merely may attest
+    before = db_state(steward)
+    error = refused(
+        team["dana"].post(f"{API}/models/credit/attestations", json={}), 403, "separation_of_duties"
+    )
+    assert error["details"]["rules"] == ["separation.attestation_owner"]
+    assert "separation.attestation_owner" in error["message"] and "risk-analytics" in error["message"]
+    refused(team["vera"].post(f"{API}/models/credit/attestations", json={}), 403, "permission_denied")
+    assert db_state(steward) == before
+    attested = ok(team["bo"].post(f"{API}/models/credit/attestations", json={"statement": "current"}), 201)
+    assert attested["attested_by"] == "bo"
+    ok(team["dana"].post(f"{API}/models/churn/attestations", json={"statement": "mine, current"}), 201)
+    due = ok(team["audrey"].get(f"{API}/reviews/due"))["items"]
     assert [(d["review_overdue"], d["attestation_overdue"]) for d in due] == [(True, False)]
     ok(sign(team, "eli", "credit", number, "automated_gates"), 201)  # a fresh review resets the clock
-    assert ok(team["audrey"].get(f"{API}/reviews/due")) == []
+    assert ok(team["audrey"].get(f"{API}/reviews/due"))["items"] == []
     assert evaluate(team, "credit", number)["warnings"] == []
-    every = ok(team["audrey"].get(f"{API}/reviews/due", params={"state": "all"}))
+    every = ok(team["audrey"].get(f"{API}/reviews/due", params={"state": "all"}))["items"]
     assert [d["model"] for d in every] == ["credit", "churn"]
     assert every[1]["cadence_months"] == 24
-    refused(team["vera"].post(f"{API}/models/credit/attestations", json={}), 403, "permission_denied")
+    first = ok(team["audrey"].get(f"{API}/reviews/due", params={"state": "all", "page_size": 1}))
+    rest = ok(
+        team["audrey"].get(
+            f"{API}/reviews/due",
+            params={"state": "all", "page_size": 1, "page_token": first["next_page_token"]},
+        )
+    )
+    assert [d["model"] for d in first["items"] + rest["items"]] == ["credit", "churn"]
+    assert rest["next_page_token"] is None
+    refused(team["audrey"].get(f"{API}/reviews/due", params={"page_token": "bogus"}), 422, "invalid_input")
+
+
+def test_the_review_clock_is_the_newest_approval_in_force(
+    steward: Steward, team: dict[str, TestClient], clock: Clock
+) -> None:
+    """The stored clock follows the reviews: a later approval moves it on, revoking the newest
+    approval moves it back to the one before (what grouping every review would say)."""
+    number = register(steward, "credit")
+    evaluate(team, "credit", number)
+
+    def last_reviewed() -> str | None:
+        [row] = ok(team["audrey"].get(f"{API}/reviews/due", params={"state": "all"}))["items"]
+        value: str | None = row["last_reviewed_at"]
+        return value
+
+    assert last_reviewed() is None
+    first = clock.advance(days=1)
+    ok(sign(team, "eli", "credit", number, "automated_gates"), 201)
+    assert last_reviewed() == first.isoformat().replace("+00:00", "Z")
+    second = clock.advance(days=1)
+    ok(sign(team, "vera", "credit", number, "independent_validation"), 201)
+    assert last_reviewed() == second.isoformat().replace("+00:00", "Z")
+    clock.advance(days=1)
+    ok(sign(team, "vera", "credit", number, "independent_validation", "rejected"), 201)
+    assert last_reviewed() == first.isoformat().replace("+00:00", "Z")  # the revoked one no longer counts
+    with steward.store.read() as tx:
+        [row] = tx.workflow.due_rows("credit")
+    assert row.last_reviewed_at == first and row.last_attested_at is None
+
+
+def test_the_migration_fills_in_the_clocks_of_the_reviews_already_stored(
+    steward: Steward, team: dict[str, TestClient], clock: Clock
+) -> None:
+    from alembic import command
+
+    from steward.storage._engine import _alembic_config
+
+    number = register(steward, "credit")
+    register(steward, "churn", "low", model={"owner": "dana"})
+    register(steward, "idle", "medium")  # neither reviewed nor attested: no clock row
+    evaluate(team, "credit", number)
+    ok(sign(team, "eli", "credit", number, "automated_gates"), 201)
+    clock.advance(days=1)
+    ok(team["dana"].post(f"{API}/models/churn/attestations", json={"statement": "current"}), 201)
+    with steward.store.read() as tx:
+        kept = tx.workflow.due_rows()
+    config = _alembic_config(steward.store.engine)
+    command.downgrade(config, "0005")  # as a database upgraded from before the clocks
+    command.upgrade(config, "head")
+    with steward.store.read() as tx:
+        assert tx.workflow.due_rows() == kept
+    assert [(r.name, r.last_reviewed_at is not None, r.last_attested_at is not None) for r in kept] == [
+        ("churn", False, True),
+        ("credit", True, False),
+        ("idle", False, False),
+    ]
 
 
 # -- conditions and deprecation ----------------------------------------------------------------
@@ -590,11 +667,13 @@ def test_conditions_stay_open_until_met(steward: Steward, team: dict[str, TestCl
     done = ok(promote(team, "credit", number), 201)
     assert [w["rule"] for w in done["warnings"]] == ["signoff.condition_open"] * 2
     path = f"{API}/models/credit/versions/{number}/conditions"
-    condition = ok(team["audrey"].get(path))[0]
+    condition = ok(team["audrey"].get(path))["items"][0]
     met = ok(team["cora"].post(f"{API}/conditions/{condition['id']}/meet", json={"note": "dashboard live"}))
     assert (met["open"], met["met_by"], met["note"]) == (False, "cora", "dashboard live")
-    assert [c["text"] for c in ok(team["audrey"].get(path))] == ["re-validate on new data"]
-    assert len(ok(team["audrey"].get(path, params={"state": "all"}))) == 2
+    assert [c["text"] for c in ok(team["audrey"].get(path))["items"]] == ["re-validate on new data"]
+    assert len(ok(team["audrey"].get(path, params={"state": "all"}))["items"]) == 2
+    paged = ok(team["audrey"].get(path, params={"state": "all", "page_size": 1}))
+    assert [c["id"] for c in paged["items"]] == [condition["id"]] and paged["next_page_token"]
     before = db_state(steward)
     refused(
         team["cora"].post(f"{API}/conditions/{condition['id']}/meet", json={"note": "again"}),
@@ -610,6 +689,56 @@ def test_conditions_stay_open_until_met(steward: Steward, team: dict[str, TestCl
     assert db_state(steward) == before
     history = ok(team["audrey"].get(f"{API}/models/credit/history"))["entries"][0]
     assert history["evidence"] == ["https://wiki.example.com/validation/credit-1"]
+    assert len(events(steward, "review_condition.fulfilled")) == 1
+
+
+def test_a_condition_is_met_by_neither_who_registered_nor_who_trained_the_version(
+    steward: Steward, team: dict[str, TestClient]
+) -> None:
+    number = register(steward, "credit")  # dana registered it, alice trained it
+    evaluate(team, "credit", number)
+    conditions = ["pin the feature list"]
+    ok(
+        sign(
+            team,
+            "eli",
+            "credit",
+            number,
+            "automated_gates",
+            "approved_with_conditions",
+            conditions=conditions,
+        ),
+        201,
+    )
+    [condition] = ok(team["audrey"].get(f"{API}/models/credit/versions/{number}/conditions"))["items"]
+    meet = f"{API}/conditions/{condition['id']}/meet"
+    before = db_state(steward)
+    error = refused(team["alice"].post(meet, json={"note": "done, trust me"}), 403, "separation_of_duties")
+    assert error["details"]["rules"] == ["separation.condition_run_author"]
+    assert (
+        "separation.condition_run_author" in error["message"]
+        and error["details"]["condition"] == condition["id"]
+    )
+    assert db_state(steward) == before
+    # a version the ML engineer registered himself: he may not mark its conditions met
+    own = governed(steward, caller_of(steward, "eli"), "churn", Governed(model={"risk_tier": "low"}))
+    evaluate(team, "churn", own)
+    ok(
+        sign(
+            team, "otto", "churn", own, "automated_gates", "approved_with_conditions", conditions=conditions
+        ),
+        201,
+    )
+    [mine] = ok(team["audrey"].get(f"{API}/models/churn/versions/{own}/conditions"))["items"]
+    error = refused(
+        team["eli"].post(f"{API}/conditions/{mine['id']}/meet", json={"note": "pinned"}),
+        403,
+        "separation_of_duties",
+    )
+    assert error["details"]["rules"] == ["separation.condition_registrant"]
+    assert db_state(steward)["review_conditions"] == before["review_conditions"] + 1  # still open
+    met = ok(team["eli"].post(meet, json={"note": "feature list pinned in the lock file"}))
+    assert (met["open"], met["met_by"]) == (False, "eli")  # he signed a stage: he may check his condition
     assert len(events(steward, "review_condition.fulfilled")) == 1
 
 
@@ -649,7 +778,7 @@ class FakePlatform:
         return f"{model}/{version}"
 
     def model(self, name: str) -> SourceModel | None:
-        return None
+        return SourceModel(name, f"{self.location}/#/models/{name}", aliases=dict(self.aliases))
 
     def set_alias(self, model: str, alias: str, version: str) -> None:
         self.aliases[alias] = version
@@ -658,12 +787,12 @@ class FakePlatform:
         self.aliases.pop(alias, None)
 
 
-def test_promotion_and_rollback_set_the_guarded_aliases(
+def test_promotion_and_rollback_set_the_guarded_aliases_and_retirement_removes_them(
     steward: Steward, team: dict[str, TestClient]
 ) -> None:
     platform = FakePlatform()
     guard = local_operator(name="connector:mlflow")
-    steward.bus.after_commit(lambda event: steward.guard.sync_deployment(guard, platform, event))  # type: ignore[arg-type]
+    steward.bus.after_commit(lambda event: steward.guard.sync(guard, platform, event))  # type: ignore[arg-type]
     first = register(steward, "credit")
     second = steward.registry.register_version(
         caller_of(steward, "dana"),
@@ -702,3 +831,47 @@ def test_promotion_and_rollback_set_the_guarded_aliases(
     ok(team["otto"].post(f"{API}/models/credit/rollbacks", json={"reason": "drift"}), 201)
     assert platform.aliases == {"production": "11", "champion": "11"}
     assert len(events(steward, "alias.synced")) == 6
+    platform.aliases["shadow"] = "12"  # not guarded: left alone
+    ok(team["carl"].post(f"{API}/models/credit/retirement", json={"reason": "replaced by vendor"}), 201)
+    assert platform.aliases == {"shadow": "12"}
+    removed = events(steward, "alias.synced")[6:]
+    assert sorted(e.subject_id for e in removed) == ["credit/champion", "credit/production"]
+    assert all(e.after is not None and e.after["version"] is None for e in removed)
+    assert all(e.before is not None and e.before["version"] == "11" for e in removed)
+    assert steward.audit.verify(local_operator()).ok
+
+
+def test_the_guard_counts_only_what_the_workflow_deployed(
+    steward: Steward, team: dict[str, TestClient]
+) -> None:
+    """A deployment row that no promotion made (written before deployments went through the
+    workflow) does not make an alias on its version legitimate: the guard removes it."""
+    platform = FakePlatform()
+    guard = local_operator(name="connector:mlflow")
+    number = register(steward, "credit")
+    with steward.store.write() as tx:
+        tx.sources.add_link(
+            "credit",
+            number,
+            SourceLink(
+                "mlflow",
+                "credit/11",
+                "models:/credit/11",
+                attributes={"location": platform.location, "version": "11", "model": "credit"},
+                linked_by="test",
+                linked_at=START,
+            ),
+        )
+        tx.insert_deployment(Deployment(0, "credit", number, "production", "ep", "someone", START))
+    platform.aliases["production"] = "11"
+    outcome = steward.guard.on_alias_set(guard, platform, "credit", "production", "11")  # type: ignore[arg-type]
+    assert outcome.startswith("alias_removed: incident")
+    assert platform.aliases == {}
+    incident = int(outcome.rsplit(" ", 1)[1])  # the bypass is dealt with before the version goes on
+    resolution = wire.IncidentResolve(resolution="the alias was set by the old release script")
+    steward.incidents.resolve(caller_of(steward, "carl"), incident, resolution)
+    sign_all(team, "credit", number)  # now the workflow takes the same version there
+    deployment = ok(promote(team, "credit", number), 201)["deployment"]
+    assert deployment["replaces"] is not None  # the legacy row is replaced, kept as the pointer
+    platform.aliases["production"] = "11"
+    assert steward.guard.on_alias_set(guard, platform, "credit", "production", "11").startswith("allowed")  # type: ignore[arg-type]

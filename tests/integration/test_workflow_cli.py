@@ -72,7 +72,7 @@ def tokens(make_principal: MakePrincipal) -> dict[str, str]:
 
 
 def caller_of(steward: Steward, name: str) -> Caller:
-    principal = next(p for p in steward.identity.list_principals(local_operator()) if p.name == name)
+    principal = steward.identity.get_principal(local_operator(), name)
     return Caller(principal, Origin(actor=name))
 
 
@@ -168,8 +168,10 @@ def test_the_full_path_on_the_database_signing_as_each_person(
     assert code == 0 and "carl, bo" in out
     assert cli("model", "history", "credit", "--at", "yesterday")[0] == InvalidInput.exit_code
 
-    code, out, _ = cli("model", "attest", "credit", "--as", "dana")
-    assert code == 0 and "by dana" in out
+    code, _, err = cli("model", "attest", "credit", "--as", "dana")  # owned by a team, not by her
+    assert code == SeparationOfDuties.exit_code and "separation.attestation_owner" in err
+    code, out, _ = cli("model", "attest", "credit", "--as", "bo")  # its business owner
+    assert code == 0 and "by bo" in out
     code, out, _ = cli("review", "due", "--all", "--json")
     assert [(d["model"], d["overdue"]) for d in json.loads(out)] == [("credit", False)]
     assert cli("review", "due", "--json")[1].strip() == "[]"
@@ -305,8 +307,10 @@ def test_the_workflow_over_a_server_with_each_persons_token(
     assert code == 0 and out.startswith("PROMOTED")
     code, out, _ = cli("model", "history", "credit", "--json", server=server, token=tokens["dana"])
     assert json.loads(out)["entries"][0]["requested_by"] == "otto"
-    code, out, _ = cli("model", "attest", "credit", "--json", server=server, token=tokens["dana"])
-    assert code == 0 and json.loads(out)["attested_by"] == "dana"
+    code, _, err = cli("model", "attest", "credit", "--json", server=server, token=tokens["dana"])
+    assert code == SeparationOfDuties.exit_code and "separation.attestation_owner" in err
+    code, out, _ = cli("model", "attest", "credit", "--json", server=server, token=tokens["bo"])
+    assert code == 0 and json.loads(out)["attested_by"] == "bo"
     code, out, _ = cli("review", "due", "--all", "--json", server=server, token=tokens["carl"])
     assert [d["model"] for d in json.loads(out)] == ["credit"]
     code, out, _ = cli("review", "queue", "--json", server=server, token=tokens["carl"])

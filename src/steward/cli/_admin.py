@@ -9,6 +9,7 @@ import typer
 
 from steward import wire
 from steward.cli._app import app, state_of
+from steward.cli._backend import follow_pages
 from steward.cli._output import emit_json, err, out, table
 from steward.domain import Role
 from steward.errors import IntegrityError
@@ -26,6 +27,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Limit = Annotated[int, typer.Option(help="Most items to show (pages are followed up to it).", min=1)]
 
 
 @db_app.command("upgrade")
@@ -73,9 +75,12 @@ def user_create(
 
 
 @user_app.command("list")
-def user_list(ctx: typer.Context, as_json: Json = False) -> None:
-    """List users and service accounts."""
-    principals = state_of(ctx).backend().list_principals()
+def user_list(ctx: typer.Context, limit: Limit = 1000, as_json: Json = False) -> None:
+    """List users and service accounts, by name."""
+    backend = state_of(ctx).backend()
+    principals = follow_pages(
+        lambda size, token: backend.list_principals(page_size=size, page_token=token), limit
+    )
     if as_json:
         emit_json(principals)
         return
@@ -120,10 +125,14 @@ def token_create(
 def token_list(
     ctx: typer.Context,
     principal: Annotated[str | None, typer.Argument()] = None,
+    limit: Limit = 1000,
     as_json: Json = False,
 ) -> None:
-    """List tokens (never their secrets)."""
-    tokens = state_of(ctx).backend().list_tokens(principal)
+    """List tokens, oldest first (never their secrets)."""
+    backend = state_of(ctx).backend()
+    tokens = follow_pages(
+        lambda size, token: backend.list_tokens(principal, page_size=size, page_token=token), limit
+    )
     if as_json:
         emit_json(tokens)
         return

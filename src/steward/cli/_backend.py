@@ -6,9 +6,9 @@ whichever way it went.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from steward import wire
 from steward.client import Client
@@ -60,17 +60,39 @@ class Backend(Protocol):
     ) -> wire.Page[wire.AuditEventOut]: ...
     def verify_audit(self, keys: Sequence[str] = ()) -> wire.VerificationOut: ...
     def create_principal(self, spec: wire.PrincipalCreate) -> wire.PrincipalOut: ...
-    def list_principals(self) -> list[wire.PrincipalOut]: ...
+    def list_principals(
+        self, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.PrincipalOut]: ...
     def create_token(self, spec: wire.TokenCreate) -> wire.TokenCreated: ...
-    def list_tokens(self, principal: str | None = None) -> list[wire.TokenOut]: ...
+    def list_tokens(
+        self, principal: str | None = None, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.TokenOut]: ...
     def revoke_token(self, token_id: int, reason: str = "") -> wire.TokenOut: ...
     def close(self) -> None: ...
 
 
-def _page(schema: type[Any], page: Any) -> Any:
+def page_out(schema: type[Any], page: Any) -> Any:
+    """A service page as the API's ``Page`` of ``schema`` (what both backends answer)."""
     return wire.Page[schema](  # type: ignore[valid-type]
         items=[schema.model_validate(i) for i in page.items], next_page_token=page.next_token
     )
+
+
+T = TypeVar("T")
+
+
+def follow_pages(fetch: Callable[[int, str | None], wire.Page[T]], limit: int) -> list[T]:
+    """Up to ``limit`` items of a paged listing, page after page: what a listing command prints
+    (``--json``: one JSON array of them)."""
+    items: list[T] = []
+    token = None
+    while len(items) < limit:
+        page = fetch(min(1000, limit - len(items)), token)
+        items.extend(page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    return items
 
 
 def verification_out(result: Verification) -> wire.VerificationOut:
@@ -122,7 +144,7 @@ class LocalBackend:
             tags=tuple((tags or {}).items()),
             text=q,
         )
-        result: wire.Page[wire.ModelOut] = _page(
+        result: wire.Page[wire.ModelOut] = page_out(
             wire.ModelOut,
             self.steward.registry.list_models(self.caller, where, page_size, page_token),
         )
@@ -147,7 +169,7 @@ class LocalBackend:
         page_token: str | None,
     ) -> wire.Page[wire.VersionOut]:
         where = VersionFilter(model=model, owner=owner, state=state, tags=tuple((tags or {}).items()))
-        result: wire.Page[wire.VersionOut] = _page(
+        result: wire.Page[wire.VersionOut] = page_out(
             wire.VersionOut,
             self.steward.registry.search_versions(self.caller, where, page_size, page_token),
         )
@@ -176,7 +198,7 @@ class LocalBackend:
             since=since,
             until=until,
         )
-        result: wire.Page[wire.AuditEventOut] = _page(
+        result: wire.Page[wire.AuditEventOut] = page_out(
             wire.AuditEventOut,
             self.steward.audit.list_events(self.caller, where, page_size, page_token),
         )
@@ -188,19 +210,23 @@ class LocalBackend:
     def create_principal(self, spec: wire.PrincipalCreate) -> wire.PrincipalOut:
         return wire.PrincipalOut.model_validate(self.steward.identity.create_principal(self.caller, spec))
 
-    def list_principals(self) -> list[wire.PrincipalOut]:
-        return [
-            wire.PrincipalOut.model_validate(p) for p in self.steward.identity.list_principals(self.caller)
-        ]
+    def list_principals(
+        self, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.PrincipalOut]:
+        found = self.steward.identity.list_principals(self.caller, page_size, page_token)
+        result: wire.Page[wire.PrincipalOut] = page_out(wire.PrincipalOut, found)
+        return result
 
     def create_token(self, spec: wire.TokenCreate) -> wire.TokenCreated:
         token, secret = self.steward.identity.create_token(self.caller, spec)
         return wire.TokenCreated(**wire.TokenOut.model_validate(token).model_dump(), token=secret)
 
-    def list_tokens(self, principal: str | None = None) -> list[wire.TokenOut]:
-        return [
-            wire.TokenOut.model_validate(t) for t in self.steward.identity.list_tokens(self.caller, principal)
-        ]
+    def list_tokens(
+        self, principal: str | None = None, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.TokenOut]:
+        found = self.steward.identity.list_tokens(self.caller, principal, page_size, page_token)
+        result: wire.Page[wire.TokenOut] = page_out(wire.TokenOut, found)
+        return result
 
     def revoke_token(self, token_id: int, reason: str = "") -> wire.TokenOut:
         return wire.TokenOut.model_validate(self.steward.identity.revoke_token(self.caller, token_id, reason))

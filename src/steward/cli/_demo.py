@@ -5,7 +5,10 @@ versioned datasets with digests, by recorded runs with metrics and commits; two 
 production and others in staging. Every record is written through the service by a named
 person, so the audit trail reads like a real one. What runs in production and staging got there
 through the approval workflow (gate decisions, each sign-off by its own person, the promotion);
-one staging promotion is refused by the gates, and newer versions wait in the review queue.
+one staging promotion is refused by the gates, and newer versions wait in the review queue with
+something for each reviewer to sign: the validator, the compliance officer (one approval with
+conditions is already in), the business owner and the ML engineer, who also registered one
+version himself and so may not sign that one (separation of duties).
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class DemoModel:
     prod: int | None
     staging: int | None
     cadence: int
+    registrant: str = "dana"  # who registers the newest version
 
 
 MODELS: list[DemoModel] = [
@@ -193,6 +197,7 @@ MODELS: list[DemoModel] = [
         prod=None,
         staging=2,
         cadence=24,
+        registrant="eli",  # registered from CI by the ML engineer: he may not sign it
     ),
     DemoModel(
         name="aml-transaction-monitor",
@@ -204,7 +209,7 @@ MODELS: list[DemoModel] = [
         scopes=["amld6", "sr-11-7"],
         dataset="card-transactions",
         metric="precision",
-        base=0.42,
+        base=0.74,
         versions=3,
         prod=None,
         staging=None,
@@ -255,7 +260,8 @@ def _through_workflow(
         ReviewStage.BUSINESS_SIGNOFF: (callers["bo"], "business case and limitations accepted"),
     }
     if decision.allow:
-        done = {r.stage for r in steward.reviews.list_reviews(eli, name, version) if r.decision.approves}
+        reviews = steward.reviews.list_reviews(eli, name, version, page_size=1000).items
+        done = {r.stage for r in reviews if r.decision.approves}
         for stage in steward.workflow.stages_for(RiskTier(spec.risk_tier), environment):
             if stage in done:
                 continue
@@ -278,6 +284,42 @@ def _through_workflow(
     except PolicyViolation:
         return False
     return True
+
+
+def _leave_waiting(steward: Steward, callers: dict[str, Caller]) -> None:
+    """Take two candidates part of the way, so the validator and the business owner each find a
+    stage waiting for them (the compliance officer and the ML engineer have theirs already)."""
+    vera, eli, carl = callers["vera"], callers["eli"], callers["carl"]
+    aml = "aml-transaction-monitor"
+    steward.checks.record(vera, aml, 3, "fairness", "pass", _fair_values())
+    steward.gates.evaluate(eli, aml, 3, "production")
+    steward.reviews.review(
+        eli,
+        aml,
+        3,
+        wire.ReviewCreate(
+            stage=ReviewStage.AUTOMATED_GATES,
+            decision=ReviewDecision.APPROVED,
+            comment="gates pass; alert volumes back-tested on the last quarter",
+            evidence=[f"https://ci.example.com/ml/{aml}/3"],
+        ),
+    )
+    fraud = "card-fraud-detector"
+    steward.reviews.review(
+        carl,
+        fraud,
+        4,
+        wire.ReviewCreate(
+            stage=ReviewStage.COMPLIANCE_REVIEW,
+            decision=ReviewDecision.APPROVED_WITH_CONDITIONS,
+            comment="PCI DSS scope and model card reviewed; step-up rules documented",
+            conditions=[
+                "Report the false-positive rate on unseen merchant categories every month",
+                "Re-run the fairness check after the next merchant data refresh",
+            ],
+            evidence=[f"https://grc.example.com/reviews/{fraud}-v4"],
+        ),
+    )
 
 
 def seed(steward: Steward, rng_seed: int = 7) -> Summary:
@@ -383,7 +425,7 @@ def seed(steward: Steward, rng_seed: int = 7) -> Summary:
                 )
             ]
             registry.register_version(
-                dana,
+                callers[spec.registrant] if number == spec.versions else dana,
                 name,
                 wire.VersionCreate(
                     artifact_uri=f"s3://models/{name}/{number}/model.pkl",
@@ -417,6 +459,7 @@ def seed(steward: Steward, rng_seed: int = 7) -> Summary:
                 steward.promotions.deprecate(
                     dana, name, number, wire.DeprecationCreate(reason=f"superseded by v{spec.versions}")
                 )
+    _leave_waiting(steward, callers)
     registry.update_model(
         callers["dana"],
         "churn-propensity",

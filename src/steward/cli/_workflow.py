@@ -42,6 +42,7 @@ ActAs = Annotated[
     ),
 ]
 Reason = Annotated[str, typer.Option("--reason", help="Why (required; kept in the audit trail).")]
+Limit = Annotated[int, typer.Option(help="Most items to show (pages are followed up to it).", min=1)]
 
 
 def _ops(ctx: typer.Context, act_as: str | None = None) -> WorkflowOps:
@@ -168,9 +169,11 @@ def review_reject(
 
 
 @review_app.command("list")
-def review_list(ctx: typer.Context, model: str, version: int, as_json: Json = False) -> None:
+def review_list(
+    ctx: typer.Context, model: str, version: int, limit: Limit = 1000, as_json: Json = False
+) -> None:
     """The reviews of MODEL VERSION, oldest first."""
-    reviews = _ops(ctx).list_reviews(model, version)
+    reviews = _ops(ctx).list_reviews(model, version, limit)
     if as_json:
         emit_json(reviews)
         return
@@ -220,10 +223,11 @@ def review_queue(
 def review_due(
     ctx: typer.Context,
     show_all: Annotated[bool, typer.Option("--all", help="Every model, not only the overdue ones.")] = False,
+    limit: Limit = 1000,
     as_json: Json = False,
 ) -> None:
     """Models whose periodic review or owner attestation is overdue, soonest due first."""
-    items = _ops(ctx).due(overdue_only=not show_all)
+    items = _ops(ctx).due(overdue_only=not show_all, limit=limit)
     if as_json:
         emit_json(items)
         return
@@ -253,10 +257,11 @@ def review_conditions(
     model: str,
     version: int,
     show_all: Annotated[bool, typer.Option("--all", help="Met conditions too.")] = False,
+    limit: Limit = 1000,
     as_json: Json = False,
 ) -> None:
     """The conditions MODEL VERSION's approvals were given under (open ones, unless --all)."""
-    items = _ops(ctx).conditions(model, version, open_only=not show_all)
+    items = _ops(ctx).conditions(model, version, open_only=not show_all, limit=limit)
     if as_json:
         emit_json(items)
         return
@@ -280,7 +285,10 @@ def review_meet(
     act_as: ActAs = None,
     as_json: Json = False,
 ) -> None:
-    """Mark condition CONDITION_ID met."""
+    """Mark condition CONDITION_ID met.
+
+    Exits 10 (separation_of_duties) when the caller registered the version or trained it.
+    """
     met = _ops(ctx, act_as).meet(condition_id, wire.parse(wire.ConditionMeet, {"note": note}))
     emit_json(met) if as_json else out.print(f"condition {met.id} of {met.model} v{met.version} met")
 
@@ -378,7 +386,11 @@ def model_attest(
     act_as: ActAs = None,
     as_json: Json = False,
 ) -> None:
-    """Attest, as MODEL's owner, that its governance record is current."""
+    """Attest, as MODEL's owner, that its governance record is current.
+
+    The owner is the principal named in the record's owner field, or a business_owner (for an
+    owner that names a team); anyone else exits 10 (separation_of_duties).
+    """
     done = _ops(ctx, act_as).attest(model, wire.parse(wire.AttestationCreate, {"statement": statement}))
     if as_json:
         emit_json(done)

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import cast
 
 from steward import wire
-from steward.cli._backend import Backend, LocalBackend, RemoteBackend
+from steward.cli._backend import Backend, LocalBackend, RemoteBackend, follow_pages, page_out
 from steward.domain import Origin, ReviewStage
-from steward.errors import InvalidInput, NotFound
+from steward.errors import InvalidInput
 from steward.service import Caller
 
 
@@ -32,11 +32,7 @@ class WorkflowOps:
 
     @staticmethod
     def _principal(local: LocalBackend, name: str) -> Caller:
-        found = next(
-            (p for p in local.steward.identity.list_principals(local.caller) if p.name == name), None
-        )
-        if found is None:
-            raise NotFound(f"principal {name!r} does not exist", {"principal": name})
+        found = local.steward.identity.get_principal(local.caller, name)
         origin = Origin(
             actor=found.name,
             client_address="local",
@@ -56,17 +52,31 @@ class WorkflowOps:
             )
         return self.remote.record_review(model, version, spec)
 
-    def list_reviews(self, model: str, version: int) -> list[wire.ReviewOut]:
-        if self.local:
-            found = self.local.steward.reviews.list_reviews(self._as(), model, version)
-            return [wire.ReviewOut.model_validate(r) for r in found]
-        return self.remote.list_reviews(model, version)
+    def list_reviews(self, model: str, version: int, limit: int) -> list[wire.ReviewOut]:
+        def fetch(size: int, token: str | None) -> wire.Page[wire.ReviewOut]:
+            if self.local:
+                found = self.local.steward.reviews.list_reviews(self._as(), model, version, size, token)
+                reviews: wire.Page[wire.ReviewOut] = page_out(wire.ReviewOut, found)
+                return reviews
+            return self.remote.list_reviews(model, version, page_size=size, page_token=token)
 
-    def conditions(self, model: str, version: int, open_only: bool) -> list[wire.ReviewConditionOut]:
-        if self.local:
-            found = self.local.steward.reviews.list_conditions(self._as(), model, version, open_only)
-            return [wire.ReviewConditionOut.model_validate(c) for c in found]
-        return self.remote.list_conditions(model, version, open_only=open_only)
+        return follow_pages(fetch, limit)
+
+    def conditions(
+        self, model: str, version: int, open_only: bool, limit: int
+    ) -> list[wire.ReviewConditionOut]:
+        def fetch(size: int, token: str | None) -> wire.Page[wire.ReviewConditionOut]:
+            if self.local:
+                listed = self.local.steward.reviews.list_conditions(
+                    self._as(), model, version, open_only, size, token
+                )
+                conditions: wire.Page[wire.ReviewConditionOut] = page_out(wire.ReviewConditionOut, listed)
+                return conditions
+            return self.remote.list_conditions(
+                model, version, open_only=open_only, page_size=size, page_token=token
+            )
+
+        return follow_pages(fetch, limit)
 
     def meet(self, condition_id: int, spec: wire.ConditionMeet) -> wire.ReviewConditionOut:
         if self.local:
@@ -93,11 +103,15 @@ class WorkflowOps:
                 break
         return items
 
-    def due(self, overdue_only: bool) -> list[wire.ReviewDueOut]:
-        if self.local:
-            found = self.local.steward.reviews.due(self._as(), overdue_only)
-            return [wire.ReviewDueOut.model_validate(d) for d in found]
-        return self.remote.due_reviews(overdue_only=overdue_only)
+    def due(self, overdue_only: bool, limit: int) -> list[wire.ReviewDueOut]:
+        def fetch(size: int, token: str | None) -> wire.Page[wire.ReviewDueOut]:
+            if self.local:
+                found = self.local.steward.reviews.due(self._as(), overdue_only, size, token)
+                due: wire.Page[wire.ReviewDueOut] = page_out(wire.ReviewDueOut, found)
+                return due
+            return self.remote.due_reviews(overdue_only=overdue_only, page_size=size, page_token=token)
+
+        return follow_pages(fetch, limit)
 
     def attest(self, model: str, spec: wire.AttestationCreate) -> wire.AttestationOut:
         if self.local:

@@ -211,8 +211,11 @@ class Client:
     def add_dataset_version(self, dataset: str, spec: wire.DatasetVersionCreate) -> wire.DatasetVersionOut:
         return self._send(wire.DatasetVersionOut, "POST", f"/datasets/{dataset}/versions", spec)
 
-    def list_dataset_versions(self, dataset: str) -> list[wire.DatasetVersionOut]:
-        return self._list(wire.DatasetVersionOut, f"/datasets/{dataset}/versions")
+    def list_dataset_versions(
+        self, dataset: str, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.DatasetVersionOut]:
+        path = f"/datasets/{dataset}/versions"
+        return self._page(wire.DatasetVersionOut, path, page_size=page_size, page_token=page_token)
 
     def record_run(self, spec: wire.TrainingRunCreate) -> wire.TrainingRunOut:
         return self._send(wire.TrainingRunOut, "POST", "/runs", spec)
@@ -231,14 +234,20 @@ class Client:
             page_token=page_token,
         )
 
-    def record_deployment(self, model: str, spec: wire.DeploymentCreate) -> wire.DeploymentOut:
-        return self._send(wire.DeploymentOut, "POST", f"/models/{model}/deployments", spec)
-
     def list_deployments(
-        self, model: str | None = None, *, environment: str | None = None
-    ) -> list[wire.DeploymentOut]:
+        self,
+        model: str | None = None,
+        *,
+        environment: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> wire.Page[wire.DeploymentOut]:
+        """Deployments (of ``model``), oldest first. They are made by :meth:`promote` and
+        :meth:`rollback`; nothing records one directly."""
         path = f"/models/{model}/deployments" if model else "/deployments"
-        return self._list(wire.DeploymentOut, path, environment=environment)
+        return self._page(
+            wire.DeploymentOut, path, environment=environment, page_size=page_size, page_token=page_token
+        )
 
     # -- audit -------------------------------------------------------------------------------
 
@@ -329,14 +338,20 @@ class Client:
     def create_principal(self, spec: wire.PrincipalCreate) -> wire.PrincipalOut:
         return self._send(wire.PrincipalOut, "POST", "/principals", spec)
 
-    def list_principals(self) -> list[wire.PrincipalOut]:
-        return self._list(wire.PrincipalOut, "/principals")
+    def list_principals(
+        self, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.PrincipalOut]:
+        return self._page(wire.PrincipalOut, "/principals", page_size=page_size, page_token=page_token)
 
     def create_token(self, spec: wire.TokenCreate) -> wire.TokenCreated:
         return self._send(wire.TokenCreated, "POST", "/tokens", spec)
 
-    def list_tokens(self, principal: str | None = None) -> list[wire.TokenOut]:
-        return self._list(wire.TokenOut, "/tokens", principal=principal)
+    def list_tokens(
+        self, principal: str | None = None, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.TokenOut]:
+        return self._page(
+            wire.TokenOut, "/tokens", principal=principal, page_size=page_size, page_token=page_token
+        )
 
     def revoke_token(self, token_id: int, reason: str = "") -> wire.TokenOut:
         return self._send(wire.TokenOut, "DELETE", f"/tokens/{token_id}", reason=reason or None)
@@ -498,16 +513,31 @@ class Client:
         """Sign one stage (``SeparationOfDuties`` when the rules refuse the caller)."""
         return self._send(wire.ReviewOut, "POST", f"/models/{model}/versions/{version}/reviews", spec)
 
-    def list_reviews(self, model: str, version: int) -> list[wire.ReviewOut]:
-        return self._list(wire.ReviewOut, f"/models/{model}/versions/{version}/reviews")
+    def list_reviews(
+        self, model: str, version: int, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.ReviewOut]:
+        return self._page(
+            wire.ReviewOut,
+            f"/models/{model}/versions/{version}/reviews",
+            page_size=page_size,
+            page_token=page_token,
+        )
 
     def list_conditions(
-        self, model: str, version: int, *, open_only: bool = True
-    ) -> list[wire.ReviewConditionOut]:
-        return self._list(
+        self,
+        model: str,
+        version: int,
+        *,
+        open_only: bool = True,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> wire.Page[wire.ReviewConditionOut]:
+        return self._page(
             wire.ReviewConditionOut,
             f"/models/{model}/versions/{version}/conditions",
             state="open" if open_only else "all",
+            page_size=page_size,
+            page_token=page_token,
         )
 
     def meet_condition(self, condition_id: int, spec: wire.ConditionMeet) -> wire.ReviewConditionOut:
@@ -520,8 +550,16 @@ class Client:
             wire.PendingReviewOut, "/reviews/pending", stage=stage, page_size=page_size, page_token=page_token
         )
 
-    def due_reviews(self, *, overdue_only: bool = True) -> list[wire.ReviewDueOut]:
-        return self._list(wire.ReviewDueOut, "/reviews/due", state="overdue" if overdue_only else "all")
+    def due_reviews(
+        self, *, overdue_only: bool = True, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.ReviewDueOut]:
+        return self._page(
+            wire.ReviewDueOut,
+            "/reviews/due",
+            state="overdue" if overdue_only else "all",
+            page_size=page_size,
+            page_token=page_token,
+        )
 
     def attest(self, model: str, spec: wire.AttestationCreate) -> wire.AttestationOut:
         return self._send(wire.AttestationOut, "POST", f"/models/{model}/attestations", spec)
@@ -530,8 +568,15 @@ class Client:
         """Promote through the gates and sign-offs (``PolicyViolation`` with every reason if denied)."""
         return self._send(wire.PromotionOut, "POST", f"/models/{model}/versions/{version}/promotions", spec)
 
-    def list_promotions(self, model: str, version: int) -> list[wire.PromotionOut]:
-        return self._list(wire.PromotionOut, f"/models/{model}/versions/{version}/promotions")
+    def list_promotions(
+        self, model: str, version: int, *, page_size: int = 50, page_token: str | None = None
+    ) -> wire.Page[wire.PromotionOut]:
+        return self._page(
+            wire.PromotionOut,
+            f"/models/{model}/versions/{version}/promotions",
+            page_size=page_size,
+            page_token=page_token,
+        )
 
     def rollback(self, model: str, spec: wire.RollbackCreate) -> wire.PromotionOut:
         return self._send(wire.PromotionOut, "POST", f"/models/{model}/rollbacks", spec)

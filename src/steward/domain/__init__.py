@@ -55,10 +55,12 @@ from steward.domain._reviews import (
     ModelHistory,
     PendingReview,
     Promotion,
+    PromotionLog,
     Retirement,
     Review,
     ReviewCondition,
     ReviewDue,
+    SignoffStatus,
 )
 from steward.domain._roles import PERMISSIONS, WRITE_ACTIONS, Action, allowed, authorize
 from steward.domain._sources import (
@@ -201,6 +203,7 @@ __all__ = [
     "PrincipalKind",
     "Promotion",
     "PromotionKind",
+    "PromotionLog",
     "ReadAccess",
     "Reason",
     "RegisteredBundle",
@@ -214,6 +217,7 @@ __all__ = [
     "Role",
     "Severity",
     "Signed",
+    "SignoffStatus",
     "SourceArtifact",
     "SourceDataset",
     "SourceEvent",

@@ -17,7 +17,10 @@ EVENT_TYPES: dict[str, str] = {
     "dataset.updated": "A dataset's record changed (for example, its approval).",
     "dataset_version.created": "A version of a dataset, with its digest, was recorded.",
     "training_run.recorded": "A training run, with its parameters and metrics, was recorded.",
-    "deployment.recorded": "A version was recorded as placed in an environment.",
+    "deployment.recorded": (
+        "A promotion placed a version in an environment (replacing the deployment there, kept as "
+        "its replaces pointer); only an allowed promotion records one."
+    ),
     "principal.created": "A user or service account was created.",
     "token.created": "An API token was issued (only its hash is kept).",
     "token.revoked": "An API token was revoked.",
@@ -34,9 +37,12 @@ EVENT_TYPES: dict[str, str] = {
     ),
     "alias.reverted": (
         "A guarded alias was set (or removed) at a source platform on a version Steward has not "
-        "deployed to that environment; Steward moved it back, removed it or put it back."
+        "promoted to that environment; Steward moved it back, removed it or put it back."
     ),
-    "alias.synced": "Steward set a guarded alias at a source platform after recording a deployment.",
+    "alias.synced": (
+        "Steward set a guarded alias at a source platform after a promotion or a rollback, or "
+        "removed it after the model was retired."
+    ),
     "alias_guards.updated": "The aliases Steward guards for a model, and their environments, changed.",
     "incident.opened": "An incident was opened on a model (by a person, guard mode or monitoring).",
     "incident.resolved": "An incident was resolved, with its resolution.",

@@ -3,6 +3,7 @@ retirements, deprecations, owner attestations, the review queue, periodic review
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -123,6 +124,36 @@ class PendingReview:
     registered_by: str
     waiting_since: datetime
     waited_seconds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SignoffStatus:
+    """A version's reviews, and what its model's workflow still needs before each environment.
+
+    ``stages`` holds the stages each environment needs (``staging``, ``production``), ``missing``
+    why its sign-offs are not in place (the reasons a promotion would give; empty: they are),
+    ``roles`` who signs each stage.
+    """
+
+    model: str
+    version: int
+    risk_tier: RiskTier
+    version_state: VersionState
+    reviews: tuple[Review, ...]
+    roles: Mapping[ReviewStage, tuple[Role, ...]]
+    stages: Mapping[str, tuple[ReviewStage, ...]]
+    missing: Mapping[str, tuple[Reason, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionLog:
+    """A model's newest promotion and rollback requests (every version, allowed and denied, newest
+    first; ``more`` when older ones exist) and its retirement, if it was retired."""
+
+    model: str
+    promotions: tuple[Promotion, ...]
+    more: bool = False
+    retirement: Retirement | None = None
 
 
 @dataclass(frozen=True, slots=True)

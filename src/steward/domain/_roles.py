@@ -26,7 +26,6 @@ class Action(StrEnum):
     RUN_READ = "run.read"
     RUN_WRITE = "run.write"
     DEPLOYMENT_READ = "deployment.read"
-    DEPLOYMENT_RECORD = "deployment.record"
     AUDIT_READ = "audit.read"
     PRINCIPAL_READ = "principal.read"
     PRINCIPAL_MANAGE = "principal.manage"
@@ -77,7 +76,6 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RUN_READ: _EVERYONE,
     Action.RUN_WRITE: _BUILDERS,
     Action.DEPLOYMENT_READ: _EVERYONE,
-    Action.DEPLOYMENT_RECORD: frozenset({Role.ADMIN, Role.ML_ENGINEER}),
     Action.AUDIT_READ: _OVERSIGHT,
     Action.PRINCIPAL_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
     Action.PRINCIPAL_MANAGE: frozenset({Role.ADMIN}),

@@ -24,13 +24,19 @@ from steward.policy._regopy import RegopyEngine
 from steward.policy._regorus import RegorusEngine
 from steward.policy._required import REQUIRED_DATA, DataKey, check_required_data, required_data
 from steward.policy._separation import (
+    ATTESTATION_QUERY,
+    CONDITION_QUERY,
     SEPARATION_QUERY,
+    attestation_input,
+    condition_input,
     separation_findings,
     separation_input,
     stage_roles,
 )
 
 __all__ = [
+    "ATTESTATION_QUERY",
+    "CONDITION_QUERY",
     "DECISION_QUERY",
     "DEFAULT_ENGINE",
     "ENGINE_NAMES",
@@ -48,10 +54,12 @@ __all__ = [
     "RegoTestResult",
     "RegopyEngine",
     "RegorusEngine",
+    "attestation_input",
     "builtin_bundle",
     "bundle_digest",
     "canonical_json",
     "check_required_data",
+    "condition_input",
     "create_engine",
     "evaluate",
     "input_digest",

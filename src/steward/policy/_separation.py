@@ -1,9 +1,12 @@
-"""Separation of duties: the bundle's rules on who may sign a stage of a version.
+"""Separation of duties: the bundle's rules on who may sign a stage of a version, mark a
+condition of its approval met, and attest a model's record.
 
-A bundle states them in package ``steward.workflow.separation`` as a ``violation`` set of findings
-(the built-in ones are in ``builtin/separation.rego``) and the role each stage needs in
-``data.workflow.stage_roles``. :func:`separation_findings` evaluates them for one review; a bundle
-that does not define them answers ``None``, and the caller falls back to the built-in bundle.
+A bundle states them in package ``steward.workflow.separation`` as sets of findings (the built-in
+ones are in ``builtin/separation.rego``): ``violation`` for a review (:data:`SEPARATION_QUERY`, the
+role each stage needs in ``data.workflow.stage_roles``), ``condition_violation`` for a condition
+marked met (:data:`CONDITION_QUERY`), ``attestation_violation`` for an owner attestation
+(:data:`ATTESTATION_QUERY`). :func:`separation_findings` evaluates one of them; a bundle that does
+not define the rule answers ``None``, and the caller falls back to the built-in bundle's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from steward.policy._decision import Finding
 from steward.policy._engine import RegoEngine
 
 SEPARATION_QUERY = "data.steward.workflow.separation.violation"
+CONDITION_QUERY = "data.steward.workflow.separation.condition_violation"
+ATTESTATION_QUERY = "data.steward.workflow.separation.attestation_violation"
 _PACKAGE = re.compile(r"^package\s+steward\.workflow\.separation\s*$", re.MULTILINE)
 
 
@@ -42,18 +47,53 @@ def separation_input(
     }
 
 
+def condition_input(
+    *,
+    condition: Mapping[str, Any],
+    actor: str,
+    roles: Sequence[str],
+    model: str,
+    version: int,
+    registered_by: str | None,
+    training_run: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The document ``condition_violation`` reads: the condition (``id``, ``stage``, ``text``,
+    ``set_by``), who marks it met, and who built the version."""
+    return {
+        "condition": dict(condition),
+        "actor": {"name": actor, "roles": sorted(roles)},
+        "version": {"model": model, "version": version, "registered_by": registered_by},
+        "training_run": None if training_run is None else dict(training_run),
+    }
+
+
+def attestation_input(*, model: str, owner: str, actor: str, roles: Sequence[str]) -> dict[str, Any]:
+    """The document ``attestation_violation`` reads: the model and its owner, and who attests."""
+    return {
+        "attestation": {"model": model, "owner": owner},
+        "actor": {"name": actor, "roles": sorted(roles)},
+    }
+
+
+def _states(bundle: PolicyBundle, query: str) -> bool:
+    """Whether a module of the separation package defines the rule ``query`` names."""
+    rule = re.compile(rf"^{re.escape(query.rsplit('.', 1)[-1])}\b", re.MULTILINE)
+    return any(_PACKAGE.search(source) and rule.search(source) for source in bundle.modules.values())
+
+
 def separation_findings(
-    bundle: PolicyBundle, doc: Mapping[str, Any], engine: RegoEngine
+    bundle: PolicyBundle, doc: Mapping[str, Any], engine: RegoEngine, query: str = SEPARATION_QUERY
 ) -> tuple[Finding, ...] | None:
-    """Every separation-of-duties violation of ``doc`` under ``bundle`` (empty: none), or ``None``
-    when the bundle has no separation rules. An engine error raises :class:`InvalidInput`."""
-    if not any(_PACKAGE.search(source) for source in bundle.modules.values()):
+    """Every separation-of-duties violation of ``doc`` under ``bundle`` by the rule ``query``
+    names (empty: none), or ``None`` when the bundle does not state that rule. An engine error
+    raises :class:`InvalidInput`."""
+    if not _states(bundle, query):
         return None
-    result = engine.evaluate(bundle.modules, bundle.data, doc, SEPARATION_QUERY)
+    result = engine.evaluate(bundle.modules, bundle.data, doc, query)
     if not result.defined:
         return None
     if not isinstance(result.value, list):
-        raise _shape(bundle, f"{SEPARATION_QUERY} must be a set of findings")
+        raise _shape(bundle, f"{query} must be a set of findings")
     findings = []
     for entry in result.value:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("rule"), str):

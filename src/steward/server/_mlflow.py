@@ -1,7 +1,8 @@
 """The MLflow wiring of one server: the tracking server it guards, the webhook secret, the tracking
 servers REST harvests may reach, the harvest job runner, the receiver's delivery counts, and the
-sinks that set guarded aliases after Steward records a deployment and write Steward's tags back
-after a gate evaluation or a change of a version's state."""
+sinks that set guarded aliases after a promotion or a rollback (and remove them after a
+retirement) and write Steward's tags back after a gate evaluation or a change of a version's
+state."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from steward.connectors.mlflow import MlflowSource
 from steward.domain import AuditEvent, SourceSettings
 from steward.errors import InvalidInput
 from steward.server._deliveries import DeliveryStats
-from steward.service import Caller, RecordUrl, Steward, connector_caller, record_links, written_versions
+from steward.service import (
+    SYNC_ACTIONS,
+    Caller,
+    RecordUrl,
+    Steward,
+    connector_caller,
+    record_links,
+    written_versions,
+)
 from steward.settings import Settings
 
 log = logging.getLogger("steward.connectors")
@@ -125,8 +134,9 @@ class MlflowWiring:
         )
 
     def install(self, steward: Steward) -> None:
-        """Set guarded aliases at MLflow after each deployment Steward records; write Steward's tags
-        back after each gate evaluation and change of a version's state; time deliveries' commits."""
+        """Set guarded aliases at MLflow after each promotion and rollback (and remove them after a
+        retirement); write Steward's tags back after each gate evaluation and change of a version's
+        state; time deliveries' commits."""
         deliveries = self.deliveries
         steward.bus.after_commit(lambda event: deliveries.committed(event.request_id, time.monotonic()))
         source = self.source
@@ -138,12 +148,12 @@ class MlflowWiring:
         threading.Thread(target=source.warm, name="steward-mlflow-warm", daemon=True).start()
 
         def sink(event: AuditEvent) -> None:
-            if event.action not in ("deployment.recorded", "deployment.rolled_back"):
+            if event.action not in SYNC_ACTIONS:
                 return
             try:
-                steward.guard.sync_deployment(caller, source, event)
+                steward.guard.sync(caller, source, event)
             except Exception:  # a sink never breaks the change that committed
-                log.exception("could not set MLflow aliases after deployment event %s", event.seq)
+                log.exception("could not sync MLflow aliases after event %s (%s)", event.seq, event.action)
 
         def write_back(event: AuditEvent) -> None:
             for key in written_versions(event):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,6 +56,19 @@ def error_response(
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
+# Requests the API no longer takes, and what to use instead (the 405 that answers them says so).
+REPLACED: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/models/{name}/deployments"): (
+        "deployments are not recorded directly: a version reaches an environment through the "
+        "approval workflow, POST /api/v1/models/{name}/versions/{version}/promotions "
+        "(steward promote MODEL VERSION --to ENVIRONMENT), or goes back with a rollback"
+    ),
+}
+_REPLACED = [
+    (method, re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"), use)
+    for (method, template), use in REPLACED.items()
+]
+
 
 def allowed_methods(routes: list[BaseRoute], path: str, root_path: str = "") -> list[str]:
     """Every method some route of ``routes`` fully matches on ``path`` (for ``Allow``)."""
@@ -76,12 +90,12 @@ def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONRe
     allowed = allowed_methods(request.app.router.routes, path, request.scope.get("root_path", ""))
     if method in allowed or not allowed:  # routed, then refused inside (a mount): it knows best
         allowed = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
-    return error_response(
-        "method_not_allowed",
-        f"{method} is not allowed on {path}; it allows {', '.join(allowed) or 'no method'}",
-        {"method": method, "allowed": allowed},
-        headers={"Allow": ", ".join(allowed)},
-    )
+    message = f"{method} is not allowed on {path}; it allows {', '.join(allowed) or 'no method'}"
+    details: dict[str, Any] = {"method": method, "allowed": allowed}
+    use = next((u for m, pattern, u in _REPLACED if m == method and pattern.match(path)), None)
+    if use is not None:
+        message, details["use"] = f"{message}: {use}", use
+    return error_response("method_not_allowed", message, details, headers={"Allow": ", ".join(allowed)})
 
 
 def install(app: FastAPI) -> None:

@@ -8,7 +8,7 @@ from steward.service._checks import COMPUTED_KINDS, CheckService
 from steward.service._events import EventBatch, EventBus
 from steward.service._evidence import EvidenceService
 from steward.service._gates import GateService, Replay
-from steward.service._guard import GuardService
+from steward.service._guard import SYNC_ACTIONS, GuardService
 from steward.service._harvest import HarvestService, HarvestSummary, RecordUrl, record_links, write_back_tags
 from steward.service._identity import TOKEN_PREFIX, IdentityService, hash_token
 from steward.service._incidents import IncidentService
@@ -33,6 +33,7 @@ __all__ = [
     "COMPUTED_KINDS",
     "POLICY_ERROR",
     "SIMULATION_PAGE",
+    "SYNC_ACTIONS",
     "TOKEN_PREFIX",
     "AccessLogService",
     "AssignmentSpec",

@@ -1,13 +1,16 @@
-"""Guard mode: a platform alias may point only at what Steward deployed.
+"""Guard mode: a platform alias may point only at what Steward promoted.
 
 Each model has guarded aliases (default ``production`` and ``champion``, both for the ``production``
-environment). When an alias is set at the platform on a version Steward has not deployed to that
-environment, Steward moves it back to the deployed version (or removes it when nothing is deployed
-there), writes ``alias.reverted`` and opens an incident linked to that audit event. When a guarded
-alias is removed while Steward has a deployment there, Steward puts it back. When Steward records a
-deployment, :meth:`GuardService.sync_deployment` (an after-commit sink) sets the aliases itself.
-:meth:`GuardService.on_alias_set` serves both the webhook receiver and the harvest (which catches
-the bypasses made while deliveries were not arriving), so both act alike.
+environment). What counts as deployed there is :func:`promoted_deployment`: the environment's
+active deployment, made by an allowed promotion or rollback of the approval workflow (the only way
+a deployment is made; a row without one, from before that was so, does not count). When an alias
+is set at the platform on any other version, Steward moves it back to the promoted version (or
+removes it when nothing is promoted there), writes ``alias.reverted`` and opens an incident linked
+to that audit event. When a guarded alias is removed while Steward has a promoted version there,
+Steward puts it back. After a promotion or a rollback, :meth:`GuardService.sync` (an after-commit
+sink) sets the aliases itself; after a retirement it removes them (nothing of the model runs
+anywhere any more). :meth:`GuardService.on_alias_set` serves both the webhook receiver and the
+harvest (which catches the bypasses made while deliveries were not arriving), so both act alike.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from steward.domain import (
     DEFAULT_ALIAS_GUARDS,
     Action,
     AuditEvent,
+    Deployment,
     DomainEvent,
     IncidentAction,
     ModelSource,
@@ -40,6 +44,20 @@ def guards_for(tx: SqlTransaction, model: str) -> dict[str, str]:
     """The model's guarded aliases (alias → environment): its own, or the defaults."""
     stored = tx.sources.alias_guards(model)
     return dict(DEFAULT_ALIAS_GUARDS) if stored is None else stored
+
+
+def promoted_deployment(tx: SqlTransaction, model: str, environment: str) -> Deployment | None:
+    """The deployment active in ``environment`` if the approval workflow made it (an allowed
+    promotion or rollback); ``None`` when nothing is active there or the active row has no such
+    request behind it."""
+    active = tx.active_deployment(model, environment)
+    if active is None or active.id not in tx.workflow.promotions_for([active.id]):
+        return None
+    return active
+
+
+#: The events after which the guarded aliases follow Steward (sync after commit).
+SYNC_ACTIONS = frozenset({"deployment.recorded", "deployment.rolled_back", "model.retired"})
 
 
 def platform_version(
@@ -119,7 +137,7 @@ class GuardService:
                 return f"alias {alias} is not guarded"
             linked = tx.sources.find_linked(source.platform, source.external_id(model, version))
             steward_model = linked[0] if linked else model
-            active = tx.active_deployment(steward_model, environment)
+            active = promoted_deployment(tx, steward_model, environment)
             if linked is not None and active is not None and active.version == linked[1]:
                 return f"allowed: version {version} is deployed to {environment} in Steward"
             restore = platform_version(tx, source, steward_model, active.version) if active else None
@@ -190,7 +208,7 @@ class GuardService:
             environment = guards_for(tx, model).get(alias)
             if environment is None:
                 return f"alias {alias} is not guarded"
-            active = tx.active_deployment(model, environment)
+            active = promoted_deployment(tx, model, environment)
             if active is None:
                 return f"nothing is deployed to {environment} in Steward; the alias may stay removed"
             if happened_at is not None and happened_at < active.deployed_at:
@@ -249,9 +267,16 @@ class GuardService:
 
     # -- Steward deployments → platform aliases ------------------------------------------------
 
+    def sync(self, caller: Caller, source: ModelSource, event: AuditEvent) -> list[str]:
+        """After an event of :data:`SYNC_ACTIONS` commits, make the platform's guarded aliases
+        follow: set after a promotion or a rollback, removed after a retirement."""
+        if event.action == "model.retired":
+            return self.sync_retirement(caller, source, event)
+        return self.sync_deployment(caller, source, event)
+
     def sync_deployment(self, caller: Caller, source: ModelSource, event: AuditEvent) -> list[str]:
-        """After a deployment commits (recorded, promoted or rolled back), set the guarded aliases of
-        its environment at the platform."""
+        """After a deployment commits (a promotion's ``deployment.recorded``, or a rollback), set
+        the guarded aliases of its environment at the platform."""
         if event.action not in ("deployment.recorded", "deployment.rolled_back") or not event.after:
             return []
         model, version = str(event.after["model"]), int(event.after["version"])
@@ -286,3 +311,53 @@ class GuardService:
                         )
                     )
         return done
+
+    def sync_retirement(self, caller: Caller, source: ModelSource, event: AuditEvent) -> list[str]:
+        """After a model's retirement commits (every deployment ended), remove its guarded aliases
+        at the platform, from the platform models its ended deployments are linked to. Returns
+        the aliases removed, as ``platform model@alias``."""
+        if event.action != "model.retired":
+            return []
+        model = event.subject_id
+        ended = (event.before or {}).get("active_deployments") or []
+        with self.store.read() as tx:
+            try:
+                guarded = set(guards_for(tx, model))
+            except NotFound:
+                return []
+            places: set[str] = set()
+            for deployment in ended:
+                if isinstance(deployment, dict) and isinstance(deployment.get("version"), int):
+                    linked = platform_version(tx, source, model, deployment["version"])
+                    if linked is not None:
+                        places.add(linked[0])
+        done: list[tuple[str, str, str]] = []
+        for place in sorted(places):
+            try:
+                found = source.model(place)
+            except StewardError as error:
+                log.warning("could not read %s at %s: %s", place, source.platform, error.message)
+                continue
+            if found is None:
+                continue
+            for alias in sorted(guarded & set(found.aliases)):
+                try:
+                    source.delete_alias(place, alias)
+                    done.append((place, alias, str(found.aliases[alias])))
+                except StewardError as error:
+                    log.warning("could not remove %s from %s: %s", alias, place, error.message)
+        if done:
+            with writing(self.store, self.bus, caller.origin, self.clock) as w:
+                for place, alias, was in done:
+                    w.emit(
+                        DomainEvent(
+                            "alias.synced",
+                            "model_alias",
+                            f"{model}/{alias}",
+                            before=self._pointer(source, was, None),
+                            after=self._pointer(source, None, None),
+                            reason=f"{model} was retired: nothing of it is deployed any more "
+                            f"(removed {alias} from {place})",
+                        )
+                    )
+        return [f"{place}@{alias}" for place, alias, _ in done]

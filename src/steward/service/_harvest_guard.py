@@ -1,7 +1,7 @@
 """Guard mode in a harvest: catch the bypasses the webhook deliveries missed.
 
 A harvest sees every alias of a registered model. A guarded alias pointing at a version Steward
-has not deployed to its environment is reported (``unguarded`` in the summary). When it moved
+has not promoted to its environment is reported (``unguarded`` in the summary). When it moved
 there since Steward last looked (Steward had not recorded it on that version), it is a bypass made
 while deliveries were not arriving, and :meth:`GuardService.on_alias_set` handles it exactly as
 for a delivery: the alias is moved back or removed, ``alias.reverted`` is written and an incident
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from steward.domain import ModelSource, ModelVersion, SourceModel
 from steward.errors import StewardError
 from steward.service._caller import Caller
-from steward.service._guard import GuardService, guards_for
+from steward.service._guard import GuardService, guards_for, promoted_deployment
 from steward.service._harvest_support import HarvestSummary
 from steward.storage import SqlTransaction
 
@@ -49,7 +49,7 @@ def unguarded_aliases(
     linked: Mapping[str, tuple[str, int]],
     summary: HarvestSummary,
 ) -> list[tuple[str, str]]:
-    """The guarded aliases pointing at versions Steward has not deployed there, as ``(alias,
+    """The guarded aliases pointing at versions Steward has not promoted there, as ``(alias,
     version)``; each is reported in the summary's ``unguarded``."""
     if not src.aliases or tx.find_model(src.name) is None:
         return []
@@ -60,7 +60,7 @@ def unguarded_aliases(
         if environment is None:
             continue
         key = linked.get(source.external_id(src.name, version))
-        active = tx.active_deployment(src.name, environment)
+        active = promoted_deployment(tx, src.name, environment)
         if key is None or active is None or active.version != key[1] or key[0] != src.name:
             summary.unguarded.append(
                 f"{src.name}@{alias} -> version {version}: not deployed to {environment} in Steward"

@@ -4,14 +4,14 @@ jobs and the webhook receiver)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from steward.domain import ModelVersion
+from steward.domain import ModelVersion, PolicyDecision
 from steward.errors import StewardError
-from steward.storage import SqlTransaction, VersionFilter
+from steward.storage import SqlTransaction
 
 Progress = Callable[[str, int, int | None], None]
 RecordUrl = Callable[[str, int], str]
@@ -52,6 +52,23 @@ class HarvestSummary:
         if not any(s.kind == kind and s.id == ident for s in self.skipped):
             self.skipped.append(Skip(kind, ident, reason))
 
+    def merge(self, other: HarvestSummary) -> None:
+        """Add what ``other`` (one committed batch) counted."""
+        for mine, theirs in (
+            (self.created, other.created),
+            (self.updated, other.updated),
+            (self.unchanged, other.unchanged),
+            (self.linked, other.linked),
+        ):
+            mine.update(theirs)
+        for s in other.skipped:
+            self.skip(s.kind, s.id, s.reason)
+        self.errors.extend(other.errors)
+        self.incomplete.extend(other.incomplete)
+        self.unguarded.extend(other.unguarded)
+        self.guarded.extend(other.guarded)
+        self.written_back += other.written_back
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "platform": self.platform,
@@ -71,23 +88,6 @@ class HarvestSummary:
         }
 
 
-def versions_by_key(
-    tx: SqlTransaction, keys: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], ModelVersion]:
-    """Many versions in a few queries: one listing per model involved (instead of one read each)."""
-    found: dict[tuple[str, int], ModelVersion] = {}
-    wanted = set(keys)
-    for model in sorted({m for m, _ in wanted}):
-        token = None
-        while True:
-            page = tx.search_versions(VersionFilter(model=model), 1000, token)
-            found.update({(r.model, r.version): r for r in page.items if (r.model, r.version) in wanted})
-            token = page.next_token
-            if not token:
-                break
-    return found
-
-
 def record_links(base_url: str) -> RecordUrl:
     """Links to records on the Steward server at ``base_url`` (its web UI's model page)."""
     base = base_url.rstrip("/")
@@ -102,9 +102,27 @@ def decision_text(tx: SqlTransaction, model: str, version: int) -> str:
     """The latest gate decision of a version as one line: ``allow``, ``deny: <first reason>``, or
     ``not evaluated``."""
     latest = tx.gates.list_decisions(model, version, 1, None).items
-    if not latest:
+    return _decision_line(latest[0] if latest else None)
+
+
+def decision_texts(tx: SqlTransaction, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """:func:`decision_text` of many versions, one query per model."""
+    by_model: dict[str, set[int]] = {}
+    for model, version in keys:
+        by_model.setdefault(model, set()).add(version)
+    found: dict[tuple[str, int], str] = {}
+    for model, versions in by_model.items():
+        # the newest decision of a version is the newest of its newest per environment
+        newest = tx.gate_reads.latest_decisions(model, sorted(versions))
+        for version in versions:
+            decisions = newest.get(version, [])
+            found[(model, version)] = _decision_line(max(decisions, key=lambda d: d.id, default=None))
+    return found
+
+
+def _decision_line(decision: PolicyDecision | None) -> str:
+    if decision is None:
         return "not evaluated"
-    decision = latest[0]
     if decision.allow:
         return "allow"
     reason = str(decision.denies[0].get("message", "")) if decision.denies else ""

@@ -311,7 +311,9 @@ def apply(current: ModelVersion, wanted: Desired, at: datetime) -> ModelVersion:
         changes["training_run"] = wanted.training_run
         changes["metrics"] = wanted.metrics
         changes["parameters"] = wanted.parameters
-        changes["datasets"] = wanted.datasets
+        # the same uses in another order (the store keeps its own) are no change
+        same = sorted(map(repr, wanted.datasets or ())) == sorted(map(repr, current.datasets))
+        changes["datasets"] = current.datasets if same else wanted.datasets
         changes["code_commit"] = wanted.code_commit
         changes["code_repository"] = wanted.code_repository
     updated = replace(current, **changes)

@@ -25,6 +25,7 @@ from steward.domain import (
     Model,
     ModelState,
     ModelVersion,
+    Page,
     Promotion,
     PromotionKind,
     Reason,
@@ -170,7 +171,13 @@ class PromotionService:
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             record, found = self._open(w, model, version)
             current = w.tx.active_deployment(model, target)
-            if current is not None and current.version == version:
+            # a row no promotion made (recorded before deployments went through the workflow) is
+            # not a promotion: the version may be promoted over it, which replaces it
+            if (
+                current is not None
+                and current.version == version
+                and w.tx.workflow.promotions_for([current.id])
+            ):
                 raise InvalidTransition(
                     f"version {model}/{version} is deployed to {target} already (deployment {current.id})",
                     {"model": model, "version": version, "environment": target, "deployment": current.id},
@@ -271,14 +278,16 @@ class PromotionService:
                 "open",
                 "met",
             )
-            for c in w.tx.workflow.list_conditions(model, version, open_only=True)
+            for c in w.tx.workflow.conditions_of(model, version, open_only=True)
         ]
 
-    def list_promotions(self, caller: Caller, model: str, version: int) -> list[Promotion]:
+    def list_promotions(
+        self, caller: Caller, model: str, version: int, page_size: int = 50, page_token: str | None = None
+    ) -> Page[Promotion]:
         """A version's promotion and rollback requests, allowed and denied, oldest first."""
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read() as tx:
-            return tx.workflow.list_promotions(model, version)
+            return tx.workflow.list_promotions(model, version, page_size, page_token)
 
     # -- rollback ----------------------------------------------------------------------------
 
@@ -358,7 +367,7 @@ class PromotionService:
 
     @staticmethod
     def _rollback_target(w: Writer, model: str, environment: str, current: Deployment, to: int | str) -> int:
-        past = w.tx.list_deployments(model=model, environment=environment)
+        past = w.tx.deployments_of(model, environment=environment)
         if to == "previous":
             by_id = {d.id: d for d in past}
             step: Deployment | None = current
@@ -387,14 +396,15 @@ class PromotionService:
 
     def retire(self, caller: Caller, model: str, spec: wire.RetirementCreate) -> Retirement:
         """End every deployment of the model, deprecate its deployed versions and make its record
-        read-only, with the reason and date."""
+        read-only, with the reason and date. ``model.retired`` names the deployments it ended;
+        after commit, guard mode removes the model's guarded aliases at its platform."""
         caller.authorize(Action.MODEL_RETIRE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             record = w.tx.find_model(model)
             if record is None:
                 raise NotFound(f"model {model!r} does not exist", {"model": model})
             retired = transition_model(record, ModelState.RETIRED, w.at)
-            ended = [d for d in w.tx.list_deployments(model=model) if d.state is DeploymentState.ACTIVE]
+            ended = [d for d in w.tx.deployments_of(model) if d.state is DeploymentState.ACTIVE]
             for deployment in ended:
                 w.tx.end_deployment(deployment.id, DeploymentState.ENDED.value, w.at)
             deprecated = []
@@ -446,9 +456,7 @@ class PromotionService:
                     f"model {model!r} has no version {version}", {"model": model, "version": version}
                 )
             active = [
-                d
-                for d in w.tx.list_deployments(model=model, version=version)
-                if d.state is DeploymentState.ACTIVE
+                d for d in w.tx.deployments_of(model, version=version) if d.state is DeploymentState.ACTIVE
             ]
             if active:
                 where = ", ".join(sorted({d.environment for d in active}))

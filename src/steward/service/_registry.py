@@ -16,7 +16,6 @@ from steward.domain import (
     DatasetUse,
     DatasetVersion,
     Deployment,
-    DeploymentState,
     DomainEvent,
     Environment,
     Lineage,
@@ -273,10 +272,13 @@ class RegistryService:
             )
         return stored
 
-    def list_dataset_versions(self, caller: Caller, dataset: str) -> list[DatasetVersion]:
+    def list_dataset_versions(
+        self, caller: Caller, dataset: str, page_size: int = 50, page_token: str | None = None
+    ) -> Page[DatasetVersion]:
+        """A dataset's versions, oldest first."""
         caller.authorize(Action.DATASET_READ)
         with self.store.read() as tx:
-            return tx.list_dataset_versions(dataset)
+            return tx.list_dataset_versions(dataset, page_size, page_token)
 
     # -- training runs -----------------------------------------------------------------------
 
@@ -326,59 +328,32 @@ class RegistryService:
             return tx.list_runs(page_size, page_token, experiment)
 
     # -- deployments -------------------------------------------------------------------------
-
-    def record_deployment(self, caller: Caller, model: str, spec: wire.DeploymentCreate) -> Deployment:
-        """Record that a version runs in an environment, replacing the active one there.
-
-        This records a fact; the promotion rules (gates and sign-offs) are their own use case.
-        """
-        caller.authorize(Action.DEPLOYMENT_RECORD)
-        with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            owner = w.tx.find_model(model)
-            if owner is None:
-                raise NotFound(f"model {model!r} does not exist", {"model": model})
-            ensure_model_writable(owner)
-            if w.tx.find_version(model, spec.version) is None:
-                raise NotFound(
-                    f"model {model!r} has no version {spec.version}",
-                    {"model": model, "version": spec.version},
-                )
-            current = w.tx.active_deployment(model, spec.environment)
-            if current is not None:
-                w.tx.end_deployment(current.id, DeploymentState.REPLACED.value, w.at)
-            stored = w.tx.insert_deployment(
-                Deployment(
-                    id=0,
-                    model=model,
-                    version=spec.version,
-                    environment=spec.environment,
-                    target=spec.target,
-                    deployed_by=caller.name,
-                    deployed_at=w.at,
-                    replaces=current.id if current else None,
-                    reason=spec.reason,
-                )
-            )
-            w.emit(
-                DomainEvent(
-                    "deployment.recorded",
-                    "deployment",
-                    f"{model}/{spec.environment}/{stored.id}",
-                    before=snapshot(current) if current else None,
-                    after=snapshot(stored),
-                    reason=spec.reason,
-                )
-            )
-        return stored
+    #
+    # A deployment is made only by the approval workflow: a promotion (gates, sign-offs,
+    # traceability) or a rollback to an approved version (PromotionService). Every environment is
+    # governed (an environment other than staging gets production's stages and gate profile), so
+    # there is no use case that records one directly.
 
     def list_deployments(
-        self, caller: Caller, model: str | None = None, environment: str | None = None
-    ) -> list[Deployment]:
+        self,
+        caller: Caller,
+        model: str | None = None,
+        environment: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page[Deployment]:
+        """Deployments (of one model, in one environment), oldest first."""
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read() as tx:
-            return tx.list_deployments(model=model, environment=environment)
+            return tx.list_deployments(page_size, page_token, model=model, environment=environment)
 
     # -- overview (figures over the whole inventory, for the web UI) ---------------------------
+
+    def model_deployments(self, caller: Caller, model: str) -> list[Deployment]:
+        """Every deployment of one model, oldest first (its page: what runs where, and since when)."""
+        caller.authorize(Action.DEPLOYMENT_READ)
+        with self.store.read() as tx:
+            return tx.deployments_of(model)
 
     def model_summaries(self, caller: Caller, where: ModelFilter) -> list[ModelSummary]:
         """Every model matching ``where`` with its active production version (the inventory)."""

@@ -27,6 +27,7 @@ AWAITING = {
     "registered": "awaiting_review",
     "validated": "awaiting_review",
     "approved": "awaiting_deployment",
+    "deployed_staging": "awaiting_review",  # promoted to staging, on its way to production
 }
 """Version states a simulation evaluates for the asked environments, and why."""
 

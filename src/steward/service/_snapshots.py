@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 
@@ -12,10 +13,20 @@ def snapshot(record: Any, *, skip: tuple[str, ...] = ("created_at", "updated_at"
     """A dataclass record as JSON-ready data (enums as values, times as ISO text, tuples as lists)."""
     if not is_dataclass(record) or isinstance(record, type):
         raise TypeError(f"not a record: {record!r}")
-    return {f.name: _plain(getattr(record, f.name)) for f in fields(record) if f.name not in skip}
+    return {name: _plain(getattr(record, name)) for name in _names(type(record)) if name not in skip}
+
+
+@cache
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # the most of any record, answered before the checks below
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

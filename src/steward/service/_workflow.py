@@ -25,12 +25,14 @@ from steward.domain import (
     ModelHistory,
     Page,
     PendingReview,
+    PromotionLog,
     Review,
     ReviewCondition,
     ReviewDue,
     ReviewStage,
     RiskTier,
     Role,
+    SignoffStatus,
     Workflow,
     after_review,
     effective_at,
@@ -47,12 +49,31 @@ from steward.errors import (
     PolicyViolation,
     SeparationOfDuties,
 )
-from steward.policy import Finding, PolicyBundle, separation_findings, separation_input, stage_roles
+from steward.policy import (
+    ATTESTATION_QUERY,
+    CONDITION_QUERY,
+    SEPARATION_QUERY,
+    Finding,
+    PolicyBundle,
+    attestation_input,
+    condition_input,
+    separation_findings,
+    separation_input,
+    stage_roles,
+)
 from steward.service._caller import Caller
 from steward.service._events import Clock, EventBus, writing
 from steward.service._policies import PolicyService
 from steward.service._snapshots import snapshot
-from steward.storage import SqlStore, SqlTransaction, queue_position, queue_token
+from steward.storage import (
+    SqlStore,
+    SqlTransaction,
+    due_position,
+    due_token,
+    page_after,
+    queue_position,
+    queue_token,
+)
 
 StageRoles = dict[ReviewStage, tuple[Role, ...]]
 _ROLE_NAMES = frozenset(r.value for r in Role)
@@ -98,19 +119,37 @@ class WorkflowService:
             if stage in _STAGE_NAMES
         }
 
-    def _separation(self, tx: SqlTransaction, tier: RiskTier, doc: dict[str, object]) -> tuple[Finding, ...]:
+    def _separation(
+        self,
+        tx: SqlTransaction,
+        tier: RiskTier,
+        doc: dict[str, object],
+        query: str = SEPARATION_QUERY,
+        what: str = "signed",
+    ) -> tuple[Finding, ...]:
         bundle = self.policies.in_force(tx, tier.value, "production")
         try:
-            found = separation_findings(bundle, doc, self.policies.engine)
-            if found is None:  # the bundle states no separation rules: the built-in ones apply
-                found = separation_findings(self.policies.builtin(), doc, self.policies.engine) or ()
-        except InvalidInput as exc:  # fail closed: nobody signs while the rules do not evaluate
+            found = separation_findings(bundle, doc, self.policies.engine, query)
+            if found is None:  # the bundle states no such rule: the built-in one applies
+                found = separation_findings(self.policies.builtin(), doc, self.policies.engine, query) or ()
+        except InvalidInput as exc:  # fail closed: nothing is done while the rules do not evaluate
             raise SeparationOfDuties(
                 f"the separation-of-duties rules of bundle {bundle.name} {bundle.version} failed to "
-                f"evaluate ({exc.message}); nothing was signed",
+                f"evaluate ({exc.message}); nothing was {what}",
                 {"rules": ["policy.error"], "violations": [], "errors": exc.details.get("errors", [])},
             ) from None
         return found
+
+    @staticmethod
+    def _refuse(message: str, violations: tuple[Finding, ...], **details: object) -> SeparationOfDuties:
+        return SeparationOfDuties(
+            f"{message}: " + "; ".join(f.message for f in violations),
+            {
+                "rules": sorted({f.rule for f in violations}),
+                "violations": [f.to_dict() for f in violations],
+                **details,
+            },
+        )
 
     # -- reviews ---------------------------------------------------------------------------
 
@@ -262,23 +301,60 @@ class WorkflowService:
             w.tx.workflow.set_review_seq(stored.id, event.seq)
         return replace(stored, audit_seq=event.seq)
 
-    def list_reviews(self, caller: Caller, model: str, version: int) -> list[Review]:
+    def list_reviews(
+        self, caller: Caller, model: str, version: int, page_size: int = 50, page_token: str | None = None
+    ) -> Page[Review]:
         """A version's reviews, oldest first."""
         caller.authorize(Action.REVIEW_READ)
         with self.store.read() as tx:
-            return tx.workflow.list_reviews(model, version)
+            return tx.workflow.list_reviews(model, version, page_size, page_token)
+
+    def signoff_status(self, caller: Caller, model: str, version: int) -> SignoffStatus:
+        """A version's reviews and, for staging and production, what its model's workflow still
+        needs: the sign-off reasons a promotion there would give now (none: they are in place)."""
+        caller.authorize(Action.REVIEW_READ)
+        with self.store.read() as tx:
+            record = tx.find_model(model)
+            if record is None:
+                raise _not_found(model)
+            found = tx.find_version(model, version)
+            if found is None:
+                raise _not_found(model, version)
+            version_id = tx.workflow.version_id(model, version)
+            reviews = tx.workflow.reviews_of([version_id])[version_id]
+            roles = self.stage_roles(tx, record.risk_tier)
+        signed = [r.signed() for r in reviews]
+        stages = {env: self.rules.stages_for(record.risk_tier, env) for env in ("staging", "production")}
+        return SignoffStatus(
+            model=model,
+            version=version,
+            risk_tier=record.risk_tier,
+            version_state=found.state,
+            reviews=tuple(reviews),
+            roles=roles,
+            stages=stages,
+            missing={env: tuple(signoff_reasons(needed, signed, roles)) for env, needed in stages.items()},
+        )
 
     # -- conditions ------------------------------------------------------------------------
 
     def list_conditions(
-        self, caller: Caller, model: str, version: int, open_only: bool = True
-    ) -> list[ReviewCondition]:
+        self,
+        caller: Caller,
+        model: str,
+        version: int,
+        open_only: bool = True,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page[ReviewCondition]:
+        """The conditions a version's approvals were given under (open ones only), oldest first."""
         caller.authorize(Action.REVIEW_READ)
         with self.store.read() as tx:
-            return tx.workflow.list_conditions(model, version, open_only)
+            return tx.workflow.list_conditions(model, version, open_only, page_size, page_token)
 
     def meet_condition(self, caller: Caller, condition_id: int, spec: wire.ConditionMeet) -> ReviewCondition:
-        """Mark an open condition met, saying how."""
+        """Mark an open condition met, saying how. The bundle's separation rules refuse the people
+        the condition constrains (the version's registrant, its training run's author)."""
         caller.authorize(Action.REVIEW_CONDITION_RESOLVE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             found = w.tx.workflow.find_condition(condition_id)
@@ -290,8 +366,10 @@ class WorkflowService:
                     {"condition": condition_id, "met_by": found.met_by},
                 )
             record = w.tx.find_model(found.model)
-            if record is not None:
-                ensure_model_writable(record)
+            if record is None:  # pragma: no cover (a condition's review belongs to a version)
+                raise _not_found(found.model)
+            ensure_model_writable(record)
+            self._check_condition(w.tx, record.risk_tier, found, caller)
             met = w.tx.workflow.meet_condition(condition_id, caller.name, w.at, spec.note)
             w.emit(
                 DomainEvent(
@@ -304,6 +382,42 @@ class WorkflowService:
                 )
             )
         return met
+
+    def _check_condition(
+        self, tx: SqlTransaction, tier: RiskTier, condition: ReviewCondition, caller: Caller
+    ) -> None:
+        """Refuse (``SeparationOfDuties``) whoever the bundle's condition rules exclude."""
+        version = tx.find_version(condition.model, condition.version)
+        if version is None:  # pragma: no cover (a condition's review belongs to a version)
+            raise _not_found(condition.model, condition.version)
+        run = tx.find_run(version.training_run) if version.training_run else None
+        version_id = tx.workflow.version_id(condition.model, condition.version)
+        reviews = tx.workflow.reviews_of([version_id])[version_id]
+        setter = next((r for r in reviews if r.id == condition.review_id), None)
+        doc = condition_input(
+            condition={
+                "id": condition.id,
+                "stage": condition.stage.value if condition.stage else None,
+                "text": condition.text,
+                "set_by": setter.reviewer if setter else None,
+            },
+            actor=caller.name,
+            roles=[r.value for r in caller.principal.roles],
+            model=condition.model,
+            version=condition.version,
+            registered_by=version.registered_by or None,
+            training_run=None if run is None else {"run_id": run.run_id, "user": run.user or None},
+        )
+        violations = self._separation(tx, tier, doc, CONDITION_QUERY, "marked met")
+        if violations:
+            raise self._refuse(
+                f"{caller.name} may not mark condition {condition.id} of {condition.model} version "
+                f"{condition.version} met",
+                violations,
+                condition=condition.id,
+                model=condition.model,
+                version=condition.version,
+            )
 
     # -- the review queue ------------------------------------------------------------------
 
@@ -354,10 +468,21 @@ class WorkflowService:
 
     # -- periodic review and attestation ---------------------------------------------------
 
-    def due(self, caller: Caller, overdue_only: bool = True) -> list[ReviewDue]:
+    def due(
+        self,
+        caller: Caller,
+        overdue_only: bool = True,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page[ReviewDue]:
         """Models whose periodic review or owner attestation is overdue (with ``overdue_only``
-        off, every model that is not retired), soonest due first."""
+        off, every model that is not retired), soonest due first, then by name.
+
+        The due dates depend on the cadences in force (settings, the model's own), so they are
+        computed here from each model's stored clock (one row per model) and the page is cut
+        from the sorted list."""
         caller.authorize(Action.REVIEW_READ)
+        after = due_position(page_token)
         now = self.clock()
         with self.store.read() as tx:
             rows = tx.workflow.due_rows()
@@ -387,16 +512,41 @@ class WorkflowService:
                     production_version=row.production_version,
                 )
             )
-        return sorted(items, key=lambda d: (min(d.review_due_at, d.attestation_due_at), d.model))
+        kept, token = page_after(
+            items,
+            page_size,
+            key=lambda d: (min(d.review_due_at, d.attestation_due_at), d.model),
+            after=after,
+            token=lambda d: due_token(min(d.review_due_at, d.attestation_due_at), d.model),
+        )
+        return Page(tuple(kept), token)
 
     def attest(self, caller: Caller, model: str, spec: wire.AttestationCreate) -> Attestation:
-        """The owner attests that the model's record is current (resets the attestation clock)."""
+        """The owner attests that the model's record is current (resets the attestation clock).
+
+        Who is the owner is the bundle's rule (``separation.attestation_owner``): by default the
+        principal whose name is the record's ``owner`` (a person), or a business owner (for an
+        owner that names a team); anyone else is refused with ``separation_of_duties``."""
         caller.authorize(Action.MODEL_ATTEST)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             record = w.tx.find_model(model)
             if record is None:
                 raise _not_found(model)
             ensure_model_writable(record)
+            doc = attestation_input(
+                model=model,
+                owner=record.owner,
+                actor=caller.name,
+                roles=[r.value for r in caller.principal.roles],
+            )
+            violations = self._separation(w.tx, record.risk_tier, doc, ATTESTATION_QUERY, "attested")
+            if violations:
+                raise self._refuse(
+                    f"{caller.name} may not attest the record of {model} (owner {record.owner})",
+                    violations,
+                    model=model,
+                    owner=record.owner,
+                )
             stored = w.tx.workflow.insert_attestation(
                 Attestation(0, model, caller.name, w.at, spec.statement)
             )
@@ -413,6 +563,17 @@ class WorkflowService:
 
     # -- history ---------------------------------------------------------------------------
 
+    def promotion_log(self, caller: Caller, model: str, limit: int = 50) -> PromotionLog:
+        """The model's newest promotion and rollback requests, allowed and denied with every
+        reason (all its versions, newest first), and its retirement."""
+        caller.authorize(Action.DEPLOYMENT_READ)
+        if not 1 <= limit <= 1000:
+            raise InvalidInput.field("limit", "range", "must be 1 to 1000")
+        with self.store.read() as tx:
+            found = tx.workflow.model_promotions(model, limit + 1)
+            retirement = tx.workflow.find_retirement(model)
+        return PromotionLog(model, tuple(found[:limit]), len(found) > limit, retirement)
+
     def history(
         self, caller: Caller, model: str, at: datetime | None = None, environment: str = "production"
     ) -> ModelHistory:
@@ -422,7 +583,7 @@ class WorkflowService:
         with self.store.read() as tx:
             if tx.find_model(model) is None:
                 raise _not_found(model)
-            deployments = tx.list_deployments(model=model, environment=environment)
+            deployments = tx.deployments_of(model, environment=environment)
             if at is not None:
                 deployments = [
                     d for d in deployments if d.deployed_at <= at and (d.ended_at is None or d.ended_at > at)

@@ -11,6 +11,7 @@ from steward.storage._ledger_store import (
     append_reads,
     event_bytes,
 )
+from steward.storage._pages import page_after
 from steward.storage._store import (
     AuditFilter,
     LedgerHead,
@@ -20,7 +21,15 @@ from steward.storage._store import (
     SqlTransaction,
     VersionFilter,
 )
-from steward.storage._workflow import DueRow, SqlWorkflow, WaitingRow, queue_position, queue_token
+from steward.storage._workflow import (
+    DueRow,
+    SqlWorkflow,
+    WaitingRow,
+    due_position,
+    due_token,
+    queue_position,
+    queue_token,
+)
 
 __all__ = [
     "AuditFilter",
@@ -41,8 +50,11 @@ __all__ = [
     "VersionFilter",
     "WaitingRow",
     "append_reads",
+    "due_position",
+    "due_token",
     "event_bytes",
     "make_engine",
+    "page_after",
     "queue_position",
     "queue_token",
     "schema_status",

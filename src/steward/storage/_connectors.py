@@ -3,13 +3,17 @@
 Used through ``SqlTransaction.sources``. A source link ties a version to its id on a platform
 (unique per platform), so a harvest finds what it recorded before, and the same artefact found
 twice links a second source to one version instead of registering it again.
+
+A harvest writes in batches: the ``*_among``/``*s`` reads answer for a whole batch in one query
+(per few hundred keys), and :meth:`SqlSources.insert_versions` registers many versions with one
+statement per table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -18,7 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
+    func,
+    insert,
     select,
     update,
 )
@@ -121,17 +128,32 @@ def to_job(row: SqlHarvestJob) -> HarvestJob:
     )
 
 
+_T = TypeVar("_T")
+CHUNK = 400  # keys per IN list: well under SQLite's 999 bound parameters, with room for the rest
+
+
+def _chunks(items: Iterable[_T], size: int = CHUNK) -> Iterator[list[_T]]:
+    batch = list(items)
+    for start in range(0, len(batch), size):
+        yield batch[start : start + size]
+
+
 def links_by_version(session: Session, version_ids: Iterable[int]) -> dict[int, list[SourceLink]]:
     """Source links of many versions in one query (for ``_versions_out``)."""
     ids = list(version_ids)
     found: dict[int, list[SourceLink]] = {i: [] for i in ids}
     if not ids:
         return found
-    for row in session.scalars(
-        select(SqlVersionSource).where(SqlVersionSource.version_id.in_(ids)).order_by(SqlVersionSource.id)
-    ):
+    for row in session.connection().execute(_LINKS, {"ids": ids}):  # rows, not ORM objects
         found[row.version_id].append(to_link(row))
     return found
+
+
+_LINKS = (
+    select(*SqlVersionSource.__table__.c)
+    .where(SqlVersionSource.version_id.in_(bindparam("ids", expanding=True)))
+    .order_by(SqlVersionSource.id)
+)
 
 
 class SqlSources:
@@ -207,6 +229,200 @@ class SqlSources:
                 .order_by(SqlModelVersion.id)
             )
         ]
+
+    # -- many versions at once (a harvest's batch) ---------------------------------------------
+
+    def linked_among(self, platform: str, external_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """Which of these ids of ``platform`` are linked, with their (model, version)."""
+        found: dict[str, tuple[str, int]] = {}
+        for chunk in _chunks(set(external_ids)):
+            found.update(
+                (external_id, (model, int(version)))
+                for external_id, model, version in self.s.execute(
+                    select(SqlVersionSource.external_id, SqlModel.name, SqlModelVersion.version)
+                    .join(SqlModelVersion, SqlModelVersion.id == SqlVersionSource.version_id)
+                    .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+                    .where(SqlVersionSource.platform == platform, SqlVersionSource.external_id.in_(chunk))
+                )
+            )
+        return found
+
+    def versions_with_digests(self, digests: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """For each of these artefact digests that is registered, its first (oldest) version."""
+        found: dict[str, tuple[str, int]] = {}
+        for chunk in _chunks(set(digests)):
+            for digest, model, version in self.s.execute(
+                select(SqlModelVersion.artifact_digest, SqlModel.name, SqlModelVersion.version)
+                .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+                .where(SqlModelVersion.artifact_digest.in_(chunk))
+                .order_by(SqlModelVersion.id)
+            ):
+                found.setdefault(digest, (model, int(version)))
+        return found
+
+    def next_version_numbers(self, models: Iterable[str]) -> dict[str, int]:
+        """The number the next version of each of these models gets; a model without versions (or
+        without a record yet) is left out: its next number is 1."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(set(models)):
+            for name, highest in self.s.execute(
+                select(SqlModel.name, func.max(SqlModelVersion.version))
+                .join(SqlModelVersion, SqlModelVersion.model_id == SqlModel.id)
+                .where(SqlModel.name.in_(chunk))
+                .group_by(SqlModel.name)
+            ):
+                found[name] = int(highest) + 1
+        return found
+
+    def recorded_runs(self, run_ids: Iterable[str]) -> set[str]:
+        """Which of these training runs are recorded."""
+        found: set[str] = set()
+        for chunk in _chunks(set(run_ids)):
+            found.update(
+                self.s.scalars(select(SqlTrainingRun.run_id).where(SqlTrainingRun.run_id.in_(chunk)))
+            )
+        return found
+
+    def _version_pks(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        wanted = set(keys)
+        found: dict[tuple[str, int], int] = {}
+        for chunk in _chunks(sorted(wanted)):
+            for pk, name, number in self.s.execute(
+                select(SqlModelVersion.id, SqlModel.name, SqlModelVersion.version)
+                .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+                .where(
+                    SqlModel.name.in_({m for m, _ in chunk}),
+                    SqlModelVersion.version.in_({n for _, n in chunk}),
+                )
+            ):
+                if (name, number) in wanted:
+                    found[(name, int(number))] = int(pk)
+        missing = sorted(wanted - set(found))
+        if missing:
+            model, version = missing[0]
+            raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
+        return found
+
+    def _pks(self, column: Any, key: Any, values: Iterable[str], kind: str) -> dict[str, int]:
+        wanted = set(values)
+        found: dict[str, int] = {}
+        for chunk in _chunks(wanted):
+            found.update((k, int(pk)) for k, pk in self.s.execute(select(key, column).where(key.in_(chunk))))
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise NotFound(f"{kind.replace('_', ' ')} {missing[0]!r} does not exist", {kind: missing[0]})
+        return found
+
+    def insert_versions(self, versions: Sequence[ModelVersion]) -> None:
+        """Register many versions, with their tags, dataset uses and source links, in one statement
+        per table. The caller numbered them; their models, runs and dataset versions must exist
+        (``NotFound`` names the first that does not), and a clash is refused as any insert is."""
+        if not versions:
+            return
+        models = self._pks(SqlModel.id, SqlModel.name, (v.model for v in versions), "model")
+        runs = self._pks(
+            SqlTrainingRun.id,
+            SqlTrainingRun.run_id,
+            (v.training_run for v in versions if v.training_run is not None),
+            "training_run",
+        )
+        uses = {(u.dataset, u.version) for v in versions for u in v.datasets}
+        dataset_versions: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(sorted(uses)):
+            for pk, dataset, dversion in self.s.execute(
+                select(SqlDatasetVersion.id, SqlDataset.name, SqlDatasetVersion.version)
+                .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
+                .where(
+                    SqlDataset.name.in_({d for d, _ in chunk}),
+                    SqlDatasetVersion.version.in_({n for _, n in chunk}),
+                )
+            ):
+                dataset_versions[(dataset, dversion)] = int(pk)
+        absent = sorted(uses - set(dataset_versions))
+        if absent:
+            dataset, dversion = absent[0]
+            raise NotFound(
+                f"dataset {dataset!r} has no version {dversion!r}", {"dataset": dataset, "version": dversion}
+            )
+        conn = self.s.connection()  # Core statements: no unit of work, one executemany each
+        conn.execute(
+            insert(SqlModelVersion),
+            [
+                {
+                    "model_id": models[v.model],
+                    "version": v.version,
+                    "artifact_uri": v.artifact_uri,
+                    "artifact_digest": v.artifact_digest,
+                    "source_platform": v.source_platform,
+                    "external_id": v.external_id,
+                    "training_run_id": runs[v.training_run] if v.training_run is not None else None,
+                    "description": v.description,
+                    "metrics": dict(v.metrics),
+                    "parameters": dict(v.parameters),
+                    "tags": dict(v.tags),
+                    "code_repository": v.code_repository,
+                    "code_commit": v.code_commit,
+                    "python_version": v.environment.python_version,
+                    "dependency_lock_digest": v.environment.dependency_lock_digest,
+                    "container_image_digest": v.environment.container_image_digest,
+                    "state": v.state.value,
+                    "registered_by": v.registered_by,
+                    "created_at": v.created_at,
+                    "updated_at": v.updated_at,
+                    "revision": v.revision,
+                }
+                for v in versions
+            ],
+        )
+        pks = self._version_pks((v.model, v.version) for v in versions)
+        tags = [
+            {"version_id": pks[(v.model, v.version)], "key": k, "value": value}
+            for v in versions
+            for k, value in v.tags.items()
+        ]
+        if tags:
+            conn.execute(insert(SqlVersionTag), tags)
+        datasets = [
+            {
+                "version_id": pks[(v.model, v.version)],
+                "dataset_version_id": dataset_versions[(u.dataset, u.version)],
+                "role": u.role.value,
+            }
+            for v in versions
+            for u in dict.fromkeys(v.datasets)
+        ]
+        if datasets:
+            conn.execute(insert(SqlVersionDataset), datasets)
+        self.add_links([(v.model, v.version, link) for v in versions for link in v.sources], pks)
+
+    def add_links(
+        self,
+        links: Sequence[tuple[str, int, SourceLink]],
+        pks: Mapping[tuple[str, int], int] | None = None,
+    ) -> None:
+        """Link many sources to versions, ``(model, version, link)`` each, in one statement."""
+        if not links:
+            return
+        known = dict(pks or {})
+        missing = {(m, n) for m, n, _ in links} - set(known)
+        if missing:
+            known.update(self._version_pks(missing))
+        self.s.connection().execute(
+            insert(SqlVersionSource),
+            [
+                {
+                    "version_id": known[(model, version)],
+                    "platform": link.platform,
+                    "external_id": link.external_id,
+                    "uri": link.uri,
+                    "digest_method": link.digest_method,
+                    "attributes": dict(link.attributes),
+                    "linked_by": link.linked_by,
+                    "linked_at": link.linked_at,
+                }
+                for model, version, link in links
+            ],
+        )
 
     # -- harvested fields of a version ---------------------------------------------------------
 

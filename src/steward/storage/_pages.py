@@ -1,13 +1,23 @@
-"""Opaque page tokens: a keyset position, base64url-encoded JSON."""
+"""Pages of listings: opaque page tokens (a keyset position, base64url-encoded JSON) and the
+helpers every listing shares to cut a page and make the next token.
+
+A listing reads ``page_size + 1`` rows past the position in the token and hands them to
+:func:`page_of`; a listing sorted by something no column holds (a computed due date) sorts in
+memory and cuts with :func:`page_after`. A position of several keys (a time and an id) travels as
+one text key, :func:`composite_token`.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from steward.errors import InvalidInput
+
+T = TypeVar("T")
 
 MAX_PAGE_SIZE = 1000
 
@@ -64,3 +74,47 @@ def check_page_size(size: int) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidInput.field("page_size", "range", f"must be between 1 and {MAX_PAGE_SIZE}")
     return size
+
+
+def page_of(
+    rows: Sequence[T], size: int, position: Callable[[T], dict[str, Any]]
+) -> tuple[list[T], str | None]:
+    """Trim a ``size + 1`` fetch to ``size``; the next token is the position of the last row kept
+    (``None``: this is the last page)."""
+    if len(rows) > size:
+        kept = list(rows[:size])
+        return kept, encode_token(position(kept[-1]))
+    return list(rows), None
+
+
+def composite_token(*keys: object) -> str:
+    """The token of a position of several keys, in sort order (the last may hold any text)."""
+    return encode_token({"name": "|".join(str(k) for k in keys)})
+
+
+def composite_position(token: str | None, count: int) -> list[str] | None:
+    """The ``count`` keys of a :func:`composite_token` as text (``None`` for the first page);
+    a token that does not hold them is :class:`InvalidInput` naming ``page_token``."""
+    raw = decode_token(token, "name")
+    if raw is None:
+        return None
+    keys = str(raw["name"]).split("|", count - 1)
+    if len(keys) != count:
+        raise _not_ours()
+    return keys
+
+
+def page_after(
+    items: Sequence[T],
+    size: int,
+    key: Callable[[T], Any],
+    after: Any | None,
+    token: Callable[[T], str],
+) -> tuple[list[T], str | None]:
+    """A page of ``items`` sorted by ``key``: the first ``size`` whose key is past ``after`` (the
+    keyset of the previous page's last item; ``None`` from the start), and the next token."""
+    check_page_size(size)
+    ordered = sorted(items, key=key)
+    rest = ordered if after is None else [i for i in ordered if key(i) > after]
+    kept = rest[:size]
+    return kept, token(kept[-1]) if len(rest) > size else None

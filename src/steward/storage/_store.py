@@ -9,7 +9,7 @@ Driver errors become :mod:`steward.errors` kinds here and nowhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -56,7 +56,7 @@ from steward.storage._gate_reads import SqlGateReads
 from steward.storage._gates import SqlGates
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
-from steward.storage._pages import check_page_size, decode_token, encode_token
+from steward.storage._pages import check_page_size, decode_token, page_of
 from steward.storage._tables import (
     SqlApiToken,
     SqlAuditEvent,
@@ -144,15 +144,20 @@ class SqlStore:
             yield tx
 
     @contextmanager
-    def read(self) -> Iterator[SqlTransaction]:
-        with self._session(write=False) as session:
+    def read(self, *, statements: int | None = None) -> Iterator[SqlTransaction]:
+        """A read transaction. ``statements=1`` promises a single statement: on PostgreSQL it then
+        runs in autocommit (one statement is its own snapshot), without the round trips of BEGIN
+        and COMMIT."""
+        with self._session(write=False, single=statements == 1) as session:
             yield SqlTransaction(session)
 
     @contextmanager
-    def _session(self, *, write: bool) -> Iterator[Session]:
+    def _session(self, *, write: bool, single: bool = False) -> Iterator[Session]:
         try:
             with self.engine.connect() as raw:
                 conn = raw.execution_options(steward_write=write)
+                if single and self.backend == "postgresql":
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 with Session(bind=conn, expire_on_commit=False, autoflush=False) as session, session.begin():
                     yield session
         except StewardError:
@@ -177,19 +182,12 @@ def _is_unique_violation(exc: SqlIntegrityError) -> bool:
     return "UNIQUE constraint failed" in text or "PRIMARY KEY" in text
 
 
-def _page_of(items: Sequence[Any], size: int, key: Any) -> tuple[list[Any], str | None]:
-    """Trim a ``size + 1`` fetch to ``size`` and make the next token from the last item."""
-    if len(items) > size:
-        kept = list(items[:size])
-        return kept, encode_token(key(kept[-1]))
-    return list(items), None
-
-
 class SqlTransaction:
     """The store's operations inside one transaction (the ``RegistryTransaction`` port)."""
 
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._head: LedgerHead | None = None  # known from the lock to the commit (write only)
 
     @property
     def sources(self) -> SqlSources:
@@ -218,11 +216,15 @@ class SqlTransaction:
     # -- ledger head -------------------------------------------------------------------------
 
     def _lock_head(self) -> None:
-        stmt = select(SqlLedgerHead).where(SqlLedgerHead.id == 1)
+        """Lock the head row (SQLite's writer already holds the write lock since BEGIN) and keep
+        its value: no other writer can move it before this transaction ends."""
+        stmt = _READ_HEAD
         if self.s.bind is not None and self.s.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        if self.s.scalars(stmt).one_or_none() is None:
+        row = self.s.connection().execute(stmt).one_or_none()
+        if row is None:
             raise Unavailable("the database has no schema yet: run `steward db upgrade`")
+        self._head = LedgerHead(int(row[0]), row[1])
 
     @property
     def ledger(self) -> LedgerRows:
@@ -232,8 +234,14 @@ class SqlTransaction:
     def move_head(self, size: int, head_hash: str) -> None:
         """Record the log's new size and head hash (after events appended with ``move_head=False``)."""
         self.s.connection().execute(_MOVE_HEAD, {"size": size, "head_hash": head_hash})
+        if self._head is not None:
+            self._head = LedgerHead(size, head_hash)
 
     def ledger_head(self) -> LedgerHead:
+        """The log's size and head hash: in a write transaction, as locked and moved since (no
+        statement); in a read, as stored."""
+        if self._head is not None:
+            return self._head
         size, head_hash = self.s.connection().execute(_READ_HEAD).one()
         return LedgerHead(int(size), head_hash)
 
@@ -245,12 +253,18 @@ class SqlTransaction:
             raise NotFound(f"model {name!r} does not exist", {"model": name})
         return row
 
+    def _model_id(self, name: str) -> int:
+        found = self.s.connection().execute(_MODEL_ID, {"name": name}).scalar()
+        if found is None:
+            raise NotFound(f"model {name!r} does not exist", {"model": name})
+        return int(found)
+
     def find_model(self, name: str) -> Model | None:
-        row = self.s.scalars(select(SqlModel).where(SqlModel.name == name)).one_or_none()
+        row = self.s.connection().execute(_MODEL, {"name": name}).one_or_none()  # a row, no ORM object
         return None if row is None else convert.to_model(row)
 
     def insert_model(self, model: Model) -> Model:
-        if self.find_model(model.name) is not None:
+        if self.s.connection().execute(_MODEL_ID, {"name": model.name}).first() is not None:
             raise AlreadyExists(f"model {model.name!r} already exists", {"model": model.name})
         row = SqlModel(
             name=model.name,
@@ -272,12 +286,55 @@ class SqlTransaction:
         )
         self.s.add(row)
         self.s.flush()
-        self._index_model(row.id, model)
+        self._index_model(row.id, model, new=True)
         return convert.to_model(row)
 
-    def _index_model(self, model_id: int, model: Model) -> None:
-        self.s.query(SqlModelScope).filter_by(model_id=model_id).delete()
-        self.s.query(SqlModelTag).filter_by(model_id=model_id).delete()
+    def insert_models(self, models: Sequence[Model]) -> None:
+        """Create many models (a harvest's batch) with one statement per table; a name that exists
+        already is refused as :meth:`insert_model` refuses it (``AlreadyExists``)."""
+        if not models:
+            return
+        names = [m.name for m in models]
+        taken = self.s.scalars(select(SqlModel.name).where(SqlModel.name.in_(names))).first()
+        if taken is not None:
+            raise AlreadyExists(f"model {taken!r} already exists", {"model": taken})
+        conn = self.s.connection()
+        conn.execute(
+            insert(SqlModel),
+            [
+                {
+                    "name": m.name,
+                    "owner": m.owner,
+                    "risk_tier": m.risk_tier.value,
+                    "state": m.state.value,
+                    "description": m.description,
+                    "use_case": m.use_case,
+                    "intended_use": m.intended_use,
+                    "limitations": m.limitations,
+                    "regulatory_scopes": list(m.regulatory_scopes),
+                    "tags": dict(m.tags),
+                    "source_links": dict(m.source_links),
+                    "review_cadence_months": m.review_cadence_months,
+                    "created_by": m.created_by,
+                    "created_at": m.created_at,
+                    "updated_at": m.updated_at,
+                    "revision": m.revision,
+                }
+                for m in models
+            ],
+        )
+        ids = dict(self.s.execute(select(SqlModel.name, SqlModel.id).where(SqlModel.name.in_(names))).all())
+        scopes = [{"model_id": ids[m.name], "scope": s} for m in models for s in set(m.regulatory_scopes)]
+        tags = [{"model_id": ids[m.name], "key": k, "value": v} for m in models for k, v in m.tags.items()]
+        if scopes:
+            conn.execute(insert(SqlModelScope), scopes)
+        if tags:
+            conn.execute(insert(SqlModelTag), tags)
+
+    def _index_model(self, model_id: int, model: Model, *, new: bool = False) -> None:
+        if not new:  # a new model has no index rows to replace
+            self.s.query(SqlModelScope).filter_by(model_id=model_id).delete()
+            self.s.query(SqlModelTag).filter_by(model_id=model_id).delete()
         self.s.add_all(SqlModelScope(model_id=model_id, scope=s) for s in set(model.regulatory_scopes))
         self.s.add_all(SqlModelTag(model_id=model_id, key=k, value=v) for k, v in model.tags.items())
 
@@ -325,7 +382,7 @@ class SqlTransaction:
         if position:
             stmt = stmt.where(SqlModel.name > position["name"])
         rows = self.s.scalars(stmt.order_by(SqlModel.name).limit(page_size + 1)).all()
-        kept, next_token = _page_of(rows, page_size, lambda r: {"name": r.name})
+        kept, next_token = page_of(rows, page_size, lambda r: {"name": r.name})
         return Page(tuple(convert.to_model(r) for r in kept), next_token)
 
     def count_models(self) -> int:
@@ -344,33 +401,16 @@ class SqlTransaction:
             raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
         return found[0], found[1]
 
-    def _versions_out(self, pairs: Sequence[tuple[SqlModelVersion, str]]) -> list[ModelVersion]:
-        """Records for many version rows with two more queries in all (runs, dataset uses)."""
+    def _versions_out(self, pairs: Sequence[tuple[Any, str]]) -> list[ModelVersion]:
+        """Records for many version rows (``SqlModelVersion`` objects or rows of its columns) with
+        two or three more statements in all (dataset uses, source links; runs when any)."""
         ids = [row.id for row, _ in pairs]
-        run_ids = {row.training_run_id for row, _ in pairs if row.training_run_id is not None}
-        runs = (
-            dict(
-                self.s.execute(
-                    select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(SqlTrainingRun.id.in_(run_ids))
-                ).all()
-            )
-            if run_ids
-            else {}
-        )
+        run_ids = list({row.training_run_id for row, _ in pairs if row.training_run_id is not None})
+        conn = self.s.connection()
+        runs = dict(conn.execute(_RUN_IDS, {"ids": run_ids}).all()) if run_ids else {}
         uses: dict[int, list[DatasetUse]] = {i: [] for i in ids}
         if ids:
-            for version_id, dataset, dversion, role in self.s.execute(
-                select(
-                    SqlVersionDataset.version_id,
-                    SqlDataset.name,
-                    SqlDatasetVersion.version,
-                    SqlVersionDataset.role,
-                )
-                .join(SqlDatasetVersion, SqlDatasetVersion.id == SqlVersionDataset.dataset_version_id)
-                .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
-                .where(SqlVersionDataset.version_id.in_(ids))
-                .order_by(SqlVersionDataset.version_id, SqlDataset.name, SqlVersionDataset.role)
-            ):
+            for version_id, dataset, dversion, role in conn.execute(_DATASET_USES, {"ids": ids}):
                 uses[version_id].append(convert.to_dataset_use(dataset, dversion, role))
         links = links_by_version(self.s, ids)
         return [
@@ -385,12 +425,28 @@ class SqlTransaction:
         ]
 
     def find_version(self, model: str, version: int) -> ModelVersion | None:
-        found = self.s.execute(
-            select(SqlModelVersion, SqlModel.name)
-            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlModel.name == model, SqlModelVersion.version == version)
-        ).one_or_none()
-        return None if found is None else self._versions_out([found])[0]
+        found = self.s.connection().execute(_VERSION, {"model": model, "version": version}).one_or_none()
+        return None if found is None else self._versions_out([(found, found.model_name)])[0]
+
+    def find_versions(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
+        """Many versions by ``(model, number)`` in a few queries (per 400 keys); the ones that do
+        not exist are left out."""
+        wanted = sorted(set(keys))
+        found: dict[tuple[str, int], ModelVersion] = {}
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            rows = self.s.execute(
+                select(SqlModelVersion, SqlModel.name)
+                .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+                .where(
+                    SqlModel.name.in_({m for m, _ in chunk}),
+                    SqlModelVersion.version.in_({n for _, n in chunk}),
+                )
+            ).all()
+            keep = set(chunk)
+            records = self._versions_out([r for r in rows if (r[1], r[0].version) in keep])
+            found.update({(r.model, r.version): r for r in records})
+        return found
 
     def next_version_number(self, model: str) -> int:
         row = self._model_row(model)
@@ -440,9 +496,9 @@ class SqlTransaction:
         """Versions newest first; ``where.model`` lists one model's versions (highest number first)."""
         check_page_size(page_size)
         position = decode_token(token, "id")
-        stmt = select(SqlModelVersion, SqlModel.name).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+        stmt = select(*_VERSION_COLUMNS).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
         if where.model:
-            stmt = stmt.where(SqlModelVersion.model_id == self._model_row(where.model).id)
+            stmt = stmt.where(SqlModel.name == where.model)
         if where.owner:
             stmt = stmt.where(SqlModel.owner == where.owner)
         if where.state:
@@ -461,8 +517,11 @@ class SqlTransaction:
             )
         if position:
             stmt = stmt.where(SqlModelVersion.id < position["id"])
-        rows = self.s.execute(stmt.order_by(SqlModelVersion.id.desc()).limit(page_size + 1)).all()
-        kept, next_token = _page_of(rows, page_size, lambda r: {"id": r[0].id})
+        found = self.s.connection().execute(stmt.order_by(SqlModelVersion.id.desc()).limit(page_size + 1))
+        rows = [(row, row.model_name) for row in found]
+        if where.model and not rows:
+            self._model_row(where.model)  # a missing model says so
+        kept, next_token = page_of(rows, page_size, lambda r: {"id": r[0].id})
         return Page(tuple(self._versions_out(kept)), next_token)
 
     # -- datasets ----------------------------------------------------------------------------
@@ -545,7 +604,7 @@ class SqlTransaction:
         if position:
             stmt = stmt.where(SqlDataset.name > position["name"])
         rows = self.s.scalars(stmt.order_by(SqlDataset.name).limit(page_size + 1)).all()
-        kept, next_token = _page_of(rows, page_size, lambda r: {"name": r.name})
+        kept, next_token = page_of(rows, page_size, lambda r: {"name": r.name})
         return Page(tuple(convert.to_dataset(r) for r in kept), next_token)
 
     def find_dataset_version(self, dataset: str, version: str) -> DatasetVersion | None:
@@ -577,14 +636,17 @@ class SqlTransaction:
         self.s.flush()
         return convert.to_dataset_version(row, dv.dataset)
 
-    def list_dataset_versions(self, dataset: str) -> list[DatasetVersion]:
+    def list_dataset_versions(self, dataset: str, page_size: int, token: str | None) -> Page[DatasetVersion]:
+        """A dataset's versions, oldest first."""
+        check_page_size(page_size)
+        position = decode_token(token, "id")
         ds = self._dataset_row(dataset)
-        rows = self.s.scalars(
-            select(SqlDatasetVersion)
-            .where(SqlDatasetVersion.dataset_id == ds.id)
-            .order_by(SqlDatasetVersion.id)
-        ).all()
-        return [convert.to_dataset_version(r, dataset) for r in rows]
+        stmt = select(SqlDatasetVersion).where(SqlDatasetVersion.dataset_id == ds.id)
+        if position:
+            stmt = stmt.where(SqlDatasetVersion.id > position["id"])
+        rows = self.s.scalars(stmt.order_by(SqlDatasetVersion.id).limit(page_size + 1)).all()
+        kept, next_token = page_of(rows, page_size, lambda r: {"id": r.id})
+        return Page(tuple(convert.to_dataset_version(r, dataset) for r in kept), next_token)
 
     # -- training runs -----------------------------------------------------------------------
 
@@ -630,20 +692,21 @@ class SqlTransaction:
         if position:
             stmt = stmt.where(SqlTrainingRun.id < position["id"])
         rows = self.s.scalars(stmt.order_by(SqlTrainingRun.id.desc()).limit(page_size + 1)).all()
-        kept, next_token = _page_of(rows, page_size, lambda r: {"id": r.id})
+        kept, next_token = page_of(rows, page_size, lambda r: {"id": r.id})
         return Page(tuple(convert.to_run(r) for r in kept), next_token)
 
     # -- deployments -------------------------------------------------------------------------
 
-    def _deployments(self, *conditions: Any) -> list[Deployment]:
-        rows = self.s.execute(
-            select(SqlDeployment, SqlModel.name, SqlModelVersion.version)
+    def _deployments(self, *conditions: Any, limit: int | None = None) -> list[Deployment]:
+        stmt = (
+            select(*_DEPLOYMENT_COLUMNS)  # rows as stored, not ORM objects
             .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
             .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
             .where(*conditions)
             .order_by(SqlDeployment.id)
-        ).all()
-        return [convert.to_deployment(d, name, number) for d, name, number in rows]
+        )
+        rows = self.s.connection().execute(stmt if limit is None else stmt.limit(limit))
+        return [convert.to_deployment(r, r.model_name, r.version_number) for r in rows]
 
     def active_deployment(self, model: str, environment: str) -> Deployment | None:
         found = self._deployments(
@@ -679,18 +742,41 @@ class SqlTransaction:
             .execution_options(synchronize_session=False)
         )
 
-    def list_deployments(
-        self, model: str | None = None, version: int | None = None, environment: str | None = None
-    ) -> list[Deployment]:
+    def _deployment_conditions(
+        self, model: str | None, version: int | None, environment: str | None
+    ) -> list[Any]:
         conditions: list[Any] = []
         if model is not None:
-            self._model_row(model)
-            conditions.append(SqlModel.name == model)
+            conditions.append(SqlDeployment.model_id == self._model_id(model))
         if version is not None:
             conditions.append(SqlModelVersion.version == version)
         if environment is not None:
             conditions.append(SqlDeployment.environment == environment)
-        return self._deployments(*conditions)
+        return conditions
+
+    def deployments_of(
+        self, model: str, version: int | None = None, environment: str | None = None
+    ) -> list[Deployment]:
+        """Every deployment of ``model`` (of one version, in one environment), oldest first: what
+        the use cases read whole (rollback, retirement, the history)."""
+        return self._deployments(*self._deployment_conditions(model, version, environment))
+
+    def list_deployments(
+        self,
+        page_size: int,
+        token: str | None,
+        model: str | None = None,
+        environment: str | None = None,
+    ) -> Page[Deployment]:
+        """Deployments (of one model, in one environment), oldest first."""
+        check_page_size(page_size)
+        position = decode_token(token, "id")
+        conditions = self._deployment_conditions(model, None, environment)
+        if position:
+            conditions.append(SqlDeployment.id > position["id"])
+        rows = self._deployments(*conditions, limit=page_size + 1)
+        kept, next_token = page_of(rows, page_size, lambda d: {"id": d.id})
+        return Page(tuple(kept), next_token)
 
     # -- lineage -----------------------------------------------------------------------------
 
@@ -835,10 +921,16 @@ class SqlTransaction:
         self.s.flush()
         return convert.to_principal(row)
 
-    def list_principals(self) -> list[Principal]:
-        return [
-            convert.to_principal(r) for r in self.s.scalars(select(SqlPrincipal).order_by(SqlPrincipal.name))
-        ]
+    def list_principals(self, page_size: int, token: str | None) -> Page[Principal]:
+        """Principals by name."""
+        check_page_size(page_size)
+        position = decode_token(token, "name")
+        stmt = select(SqlPrincipal)
+        if position:
+            stmt = stmt.where(SqlPrincipal.name > position["name"])
+        rows = self.s.scalars(stmt.order_by(SqlPrincipal.name).limit(page_size + 1)).all()
+        kept, next_token = page_of(rows, page_size, lambda r: {"name": r.name})
+        return Page(tuple(convert.to_principal(r) for r in kept), next_token)
 
     def count_principals(self) -> int:
         return int(self.s.scalar(select(func.count()).select_from(SqlPrincipal)) or 0)
@@ -896,13 +988,20 @@ class SqlTransaction:
         )
         return self.get_token(token_id)
 
-    def list_tokens(self, principal: str | None = None) -> list[ApiToken]:
+    def list_tokens(self, page_size: int, token: str | None, principal: str | None = None) -> Page[ApiToken]:
+        """Tokens (of one principal), oldest first; never their secrets, which are not stored."""
+        check_page_size(page_size)
+        position = decode_token(token, "id")
         stmt = select(SqlApiToken, SqlPrincipal.name).join(
             SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id
         )
         if principal is not None:
             stmt = stmt.where(SqlPrincipal.name == principal)
-        return [convert.to_token(t, n) for t, n in self.s.execute(stmt.order_by(SqlApiToken.id))]
+        if position:
+            stmt = stmt.where(SqlApiToken.id > position["id"])
+        rows = self.s.execute(stmt.order_by(SqlApiToken.id).limit(page_size + 1)).all()
+        kept, next_token = page_of(rows, page_size, lambda r: {"id": r[0].id})
+        return Page(tuple(convert.to_token(t, n) for t, n in kept), next_token)
 
     # -- audit events ------------------------------------------------------------------------
 
@@ -925,7 +1024,7 @@ class SqlTransaction:
         conn = self.s.connection()
         conn.execute(_INSERT_EVENT, row)
         if move_head:
-            conn.execute(_MOVE_HEAD, {"size": fields["seq"], "head_hash": event_hash})
+            self.move_head(fields["seq"], event_hash)
         return AuditEvent(
             seq=row["seq"],
             time=datetime.fromisoformat(row["time"]),  # the canonical text, read back as stored
@@ -967,7 +1066,7 @@ class SqlTransaction:
             .order_by(SqlAuditEvent.seq)
             .limit(page_size + 1)
         ).all()
-        kept, next_token = _page_of(rows, page_size, lambda r: {"seq": r.seq})
+        kept, next_token = page_of(rows, page_size, lambda r: {"seq": r.seq})
         return Page(tuple(convert.to_event(r) for r in kept), next_token)
 
     def iter_event_rows(self, batch: int = 5000) -> Iterator[SqlAuditEvent]:
@@ -1046,6 +1145,29 @@ _MOVE_HEAD = (
     .values(size=bindparam("size"), head_hash=bindparam("head_hash"))
 )
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
+_MODEL_ID = select(SqlModel.id).where(SqlModel.name == bindparam("name"))
+_MODEL = select(*SqlModel.__table__.c).where(SqlModel.name == bindparam("name"))
+_VERSION_COLUMNS = (*SqlModelVersion.__table__.c, SqlModel.name.label("model_name"))
+_DEPLOYMENT_COLUMNS = (
+    *SqlDeployment.__table__.c,
+    SqlModel.name.label("model_name"),
+    SqlModelVersion.version.label("version_number"),
+)
+_VERSION = (
+    select(*_VERSION_COLUMNS)
+    .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+    .where(SqlModel.name == bindparam("model"), SqlModelVersion.version == bindparam("version"))
+)
+_RUN_IDS = select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(
+    SqlTrainingRun.id.in_(bindparam("ids", expanding=True))
+)
+_DATASET_USES = (
+    select(SqlVersionDataset.version_id, SqlDataset.name, SqlDatasetVersion.version, SqlVersionDataset.role)
+    .join(SqlDatasetVersion, SqlDatasetVersion.id == SqlVersionDataset.dataset_version_id)
+    .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
+    .where(SqlVersionDataset.version_id.in_(bindparam("ids", expanding=True)))
+    .order_by(SqlVersionDataset.version_id, SqlDataset.name, SqlVersionDataset.role)
+)
 
 
 def _escape_like(text: str) -> str:

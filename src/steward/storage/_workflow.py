@@ -37,6 +37,7 @@ from steward.domain import (
     Attestation,
     Deployment,
     ModelVersion,
+    Page,
     PromotionKind,
     Reason,
     Retirement,
@@ -53,23 +54,44 @@ from steward.domain import Promotion as PromotionRecord
 from steward.errors import Conflict, InvalidInput, NotFound
 from steward.storage import _convert as convert
 from steward.storage._gates import SqlPolicyDecision
-from steward.storage._pages import decode_token, encode_token
+from steward.storage._pages import (
+    check_page_size,
+    composite_position,
+    composite_token,
+    decode_token,
+    page_of,
+)
 from steward.storage._tables import Base, SqlDeployment, SqlModel, SqlModelVersion, UTCDateTime
 
 
 def queue_token(since: datetime, version_id: int) -> str:
     """The page token of the review queue after the item waiting since ``since``."""
-    return encode_token({"name": f"{since.isoformat()}|{version_id}"})
+    return composite_token(since.isoformat(), version_id)
 
 
 def queue_position(token: str | None) -> tuple[datetime, int] | None:
     """The keyset in a :func:`queue_token` (``None`` for the first page)."""
-    raw = decode_token(token, "name")
-    if raw is None:
+    keys = composite_position(token, 2)
+    if keys is None:
         return None
     try:
-        since, version_id = str(raw["name"]).split("|")
-        return datetime.fromisoformat(since), int(version_id)
+        return datetime.fromisoformat(keys[0]), int(keys[1])
+    except ValueError:
+        raise InvalidInput.field("page_token", "page_token", "is not a token this server issued") from None
+
+
+def due_token(due_at: datetime, model: str) -> str:
+    """The page token of the periodic-review listing after the model due at ``due_at``."""
+    return composite_token(due_at.isoformat(), model)
+
+
+def due_position(token: str | None) -> tuple[datetime, str] | None:
+    """The keyset in a :func:`due_token` (``None`` for the first page)."""
+    keys = composite_position(token, 2)
+    if keys is None:
+        return None
+    try:
+        return datetime.fromisoformat(keys[0]), keys[1]
     except ValueError:
         raise InvalidInput.field("page_token", "page_token", "is not a token this server issued") from None
 
@@ -168,6 +190,19 @@ class SqlDeprecation(Base):
     deprecated_by: Mapped[str] = mapped_column(String(256))
     deprecated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class SqlReviewClock(Base):
+    """A model's periodic-review clock: the newest approval in force of any stage of any of its
+    versions, and its newest attestation. Derived from ``review_stages`` and ``attestations`` and
+    kept in step with them (in the transaction that writes a review or an attestation), so the
+    listing of what is due reads one row per model instead of grouping every review."""
+
+    __tablename__ = "model_review_clocks"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), primary_key=True)
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +344,7 @@ class SqlWorkflow:
         ]
         self.s.add_all(conditions)
         current = self.s.get(SqlReviewStage, (version_id, review.stage.value))
+        replaced = None if current is None else (current.approved, current.decided_at)
         if current is None:
             current = SqlReviewStage(version_id=version_id, stage=review.stage.value)
             self.s.add(current)
@@ -317,8 +353,37 @@ class SqlWorkflow:
         current.approved = review.decision.approves
         current.reviewer = row.reviewer
         current.decided_at = row.created_at
+        self.s.flush()  # the clock's query below reads the stage as it is now (no autoflush)
+        model_id = self.s.scalars(
+            select(SqlModelVersion.model_id).where(SqlModelVersion.id == version_id)
+        ).one()
+        clock = self._clock(model_id)
+        last = clock.last_reviewed_at
+        if replaced is not None and replaced[0] and last is not None and replaced[1] == last:
+            # the decision replaced was the newest approval in force: the newest may be older now
+            if not review.decision.approves or row.created_at < last:
+                clock.last_reviewed_at = self._newest_approval(model_id)
+        elif review.decision.approves and (last is None or row.created_at > last):
+            clock.last_reviewed_at = row.created_at
         self.s.flush()
         return to_review(row, review.model, review.version, conditions)
+
+    def _clock(self, model_id: int) -> SqlReviewClock:
+        """The model's periodic-review clock row (added, empty, the first time)."""
+        clock = self.s.get(SqlReviewClock, model_id)
+        if clock is None:
+            clock = SqlReviewClock(model_id=model_id, last_reviewed_at=None, last_attested_at=None)
+            self.s.add(clock)
+        return clock
+
+    def _newest_approval(self, model_id: int) -> datetime | None:
+        """The newest approval in force of any stage of any version of the model (its stages: an
+        index range of ``review_stages`` per version)."""
+        return self.s.scalar(
+            select(func.max(SqlReviewStage.decided_at))
+            .join(SqlModelVersion, SqlModelVersion.id == SqlReviewStage.version_id)
+            .where(SqlModelVersion.model_id == model_id, SqlReviewStage.approved.is_(True))
+        )
 
     def set_review_seq(self, review_id: int, seq: int) -> None:
         self.s.execute(
@@ -328,8 +393,11 @@ class SqlWorkflow:
             .execution_options(synchronize_session=False)
         )
 
-    def reviews_of(self, version_ids: Iterable[int]) -> dict[int, list[Review]]:
-        """The reviews of each version, oldest first, with their conditions."""
+    def reviews_of(
+        self, version_ids: Iterable[int], *, after: int | None = None, limit: int | None = None
+    ) -> dict[int, list[Review]]:
+        """The reviews of each version, oldest first, with their conditions (with ``after`` and
+        ``limit``: the first ``limit`` past review id ``after``, for a page of one version)."""
         ids = list(version_ids)
         found: dict[int, list[Review]] = {i: [] for i in ids}
         if not ids:
@@ -338,8 +406,9 @@ class SqlWorkflow:
             select(SqlReview, SqlModel.name, SqlModelVersion.version)
             .join(SqlModelVersion, SqlModelVersion.id == SqlReview.version_id)
             .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlReview.version_id.in_(ids))
+            .where(SqlReview.version_id.in_(ids), *([] if after is None else [SqlReview.id > after]))
             .order_by(SqlReview.version_id, SqlReview.id)
+            .limit(limit)
         ).all()
         review_ids = [r.id for r, _, _ in rows]
         conditions: dict[int, list[SqlReviewCondition]] = {i: [] for i in review_ids}
@@ -354,8 +423,15 @@ class SqlWorkflow:
             found[row.version_id].append(to_review(row, model, number, conditions[row.id]))
         return found
 
-    def list_reviews(self, model: str, version: int) -> list[Review]:
-        return self.reviews_of([self.version_id(model, version)])[self.version_id(model, version)]
+    def list_reviews(self, model: str, version: int, page_size: int, token: str | None) -> Page[Review]:
+        """A version's reviews, oldest first."""
+        check_page_size(page_size)
+        position = decode_token(token, "id")
+        version_id = self.version_id(model, version)
+        after = position["id"] if position else None
+        rows = self.reviews_of([version_id], after=after, limit=page_size + 1)[version_id]
+        kept, next_token = page_of(rows, page_size, lambda r: {"id": r.id})
+        return Page(tuple(kept), next_token)
 
     def newest_decision(self, version_id: int) -> tuple[int, bool, str] | None:
         """``(id, allow, environment)`` of the version's newest policy decision."""
@@ -369,7 +445,9 @@ class SqlWorkflow:
 
     # -- conditions --------------------------------------------------------------------------
 
-    def _condition_rows(self, *where: Any) -> list[tuple[SqlReviewCondition, str, int, str]]:
+    def _condition_rows(
+        self, *where: Any, limit: int | None = None
+    ) -> list[tuple[SqlReviewCondition, str, int, str]]:
         rows = self.s.execute(
             select(SqlReviewCondition, SqlModel.name, SqlModelVersion.version, SqlReview.stage)
             .join(SqlReview, SqlReview.id == SqlReviewCondition.review_id)
@@ -377,6 +455,7 @@ class SqlWorkflow:
             .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
             .where(*where)
             .order_by(SqlReviewCondition.id)
+            .limit(limit)
         ).all()
         return [(c, name, int(number), stage) for c, name, number, stage in rows]
 
@@ -384,11 +463,29 @@ class SqlWorkflow:
         rows = self._condition_rows(SqlReviewCondition.id == condition_id)
         return to_condition(*rows[0]) if rows else None
 
-    def list_conditions(self, model: str, version: int, open_only: bool) -> list[ReviewCondition]:
+    def _conditions_where(self, model: str, version: int, open_only: bool) -> list[Any]:
         where: list[Any] = [SqlReview.version_id == self.version_id(model, version)]
         if open_only:
             where.append(SqlReviewCondition.met_at.is_(None))
+        return where
+
+    def conditions_of(self, model: str, version: int, open_only: bool) -> list[ReviewCondition]:
+        """Every condition of a version's approvals (open ones only), oldest first."""
+        where = self._conditions_where(model, version, open_only)
         return [to_condition(*row) for row in self._condition_rows(*where)]
+
+    def list_conditions(
+        self, model: str, version: int, open_only: bool, page_size: int, token: str | None
+    ) -> Page[ReviewCondition]:
+        """A page of :meth:`conditions_of`."""
+        check_page_size(page_size)
+        position = decode_token(token, "id")
+        where = self._conditions_where(model, version, open_only)
+        if position:
+            where.append(SqlReviewCondition.id > position["id"])
+        rows = [to_condition(*row) for row in self._condition_rows(*where, limit=page_size + 1)]
+        kept, next_token = page_of(rows, page_size, lambda c: {"id": c.id})
+        return Page(tuple(kept), next_token)
 
     def meet_condition(self, condition_id: int, by: str, at: datetime, note: str) -> ReviewCondition:
         """Mark an open condition met (``Conflict`` if someone did in the meantime)."""
@@ -429,26 +526,10 @@ class SqlWorkflow:
     # -- periodic reviews --------------------------------------------------------------------
 
     def due_rows(self, model: str | None = None) -> list[DueRow]:
-        """Every model that is not retired (or the one named) with its review clock."""
-        one = [] if model is None else [self.model_id(model)]  # one model: group its rows only
-        reviewed = (
-            select(
-                SqlModelVersion.model_id.label("model_id"), func.max(SqlReviewStage.decided_at).label("at")
-            )
-            .join(SqlModelVersion, SqlModelVersion.id == SqlReviewStage.version_id)
-            .where(SqlReviewStage.approved.is_(True), *(SqlModelVersion.model_id == i for i in one))
-            .group_by(SqlModelVersion.model_id)
-            .subquery()
-        )
-        attested = (
-            select(
-                SqlAttestation.model_id.label("model_id"), func.max(SqlAttestation.attested_at).label("at")
-            )
-            .where(*(SqlAttestation.model_id == i for i in one))
-            .group_by(SqlAttestation.model_id)
-            .subquery()
-        )
-        production = (
+        """Every model that is not retired (or the one named) with its review clock: one row per
+        model from ``model_review_clocks``, and the version it runs in production."""
+        one = [] if model is None else [self.model_id(model)]  # one model: its rows only
+        deployed = (
             select(
                 SqlDeployment.model_id.label("model_id"), func.max(SqlModelVersion.version).label("version")
             )
@@ -462,30 +543,34 @@ class SqlWorkflow:
             .subquery()
         )
         stmt = (
-            select(SqlModel, reviewed.c.at, attested.c.at, production.c.version)
-            .outerjoin(reviewed, reviewed.c.model_id == SqlModel.id)
-            .outerjoin(attested, attested.c.model_id == SqlModel.id)
-            .outerjoin(production, production.c.model_id == SqlModel.id)
-            .order_by(SqlModel.name)
-        )
-        stmt = (
-            stmt.where(SqlModel.name == model)
-            if model is not None
-            else stmt.where(SqlModel.state != "retired")
+            select(
+                SqlModel.id,
+                SqlModel.name,
+                SqlModel.owner,
+                SqlModel.risk_tier,
+                SqlModel.review_cadence_months,
+                SqlModel.created_at,
+                SqlReviewClock.last_reviewed_at,
+                SqlReviewClock.last_attested_at,
+                deployed.c.version,
+            )
+            .outerjoin(SqlReviewClock, SqlReviewClock.model_id == SqlModel.id)
+            .outerjoin(deployed, deployed.c.model_id == SqlModel.id)
+            .where(*(SqlModel.id == i for i in one) if one else (SqlModel.state != "retired",))
         )
         return [
             DueRow(
-                model_id=m.id,
-                name=m.name,
-                owner=m.owner,
-                risk_tier=RiskTier(m.risk_tier),
-                cadence_months=m.review_cadence_months,
-                created_at=m.created_at,
-                last_reviewed_at=reviewed_at,
-                last_attested_at=attested_at,
-                production_version=None if number is None else int(number),
+                model_id=int(row[0]),
+                name=row[1],
+                owner=row[2],
+                risk_tier=RiskTier(row[3]),
+                cadence_months=row[4],
+                created_at=row[5],
+                last_reviewed_at=row[6],
+                last_attested_at=row[7],
+                production_version=None if row[8] is None else int(row[8]),
             )
-            for m, reviewed_at, attested_at, number in self.s.execute(stmt).all()
+            for row in self.s.execute(stmt.order_by(SqlModel.name)).all()
         ]
 
     def insert_attestation(self, attestation: Attestation) -> Attestation:
@@ -496,6 +581,9 @@ class SqlWorkflow:
             attested_at=attestation.attested_at,
         )
         self.s.add(row)
+        clock = self._clock(row.model_id)
+        if clock.last_attested_at is None or row.attested_at > clock.last_attested_at:
+            clock.last_attested_at = row.attested_at
         self.s.flush()
         return Attestation(row.id, attestation.model, row.attested_by, row.attested_at, row.statement)
 
@@ -557,14 +645,22 @@ class SqlWorkflow:
         ).all()
         return {d.id: convert.to_deployment(d, name, int(number)) for d, name, number in rows}
 
-    def _promotions(self, *where: Any) -> list[PromotionRecord]:
-        rows = self.s.execute(
+    def _promotions(
+        self, *where: Any, newest: int | None = None, limit: int | None = None
+    ) -> list[PromotionRecord]:
+        """Promotions oldest first (the first ``limit``; with ``newest``: the newest that many,
+        newest first)."""
+        stmt = (
             select(SqlPromotion, SqlModel.name, SqlModelVersion.version)
             .join(SqlModelVersion, SqlModelVersion.id == SqlPromotion.version_id)
             .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
             .where(*where)
-            .order_by(SqlPromotion.id)
-        ).all()
+        )
+        if newest is None:
+            stmt = stmt.order_by(SqlPromotion.id).limit(limit)
+        else:
+            stmt = stmt.order_by(SqlPromotion.id.desc()).limit(newest)
+        rows = self.s.execute(stmt).all()
         deployments = self._deployments_by_id(
             [p.deployment_id for p, _, _ in rows] + [p.replaced_id for p, _, _ in rows]
         )
@@ -589,9 +685,22 @@ class SqlWorkflow:
             for p, name, number in rows
         ]
 
-    def list_promotions(self, model: str, version: int) -> list[PromotionRecord]:
+    def list_promotions(
+        self, model: str, version: int, page_size: int, token: str | None
+    ) -> Page[PromotionRecord]:
         """A version's promotion and rollback requests, oldest first."""
-        return self._promotions(SqlPromotion.version_id == self.version_id(model, version))
+        check_page_size(page_size)
+        position = decode_token(token, "id")
+        where: list[Any] = [SqlPromotion.version_id == self.version_id(model, version)]
+        if position:
+            where.append(SqlPromotion.id > position["id"])
+        rows = self._promotions(*where, limit=page_size + 1)
+        kept, next_token = page_of(rows, page_size, lambda p: {"id": p.id})
+        return Page(tuple(kept), next_token)
+
+    def model_promotions(self, model: str, limit: int) -> list[PromotionRecord]:
+        """The model's newest ``limit`` promotion and rollback requests (every version), newest first."""
+        return self._promotions(SqlModelVersion.model_id == self.model_id(model), newest=limit)
 
     def promotions_for(self, deployment_ids: Iterable[int]) -> dict[int, PromotionRecord]:
         """The allowed request that made each deployment (deployments recorded directly have none)."""

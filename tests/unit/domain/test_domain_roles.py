@@ -73,7 +73,7 @@ def test_every_role_may_do_something() -> None:
     [
         (Action.MODEL_CREATE, {Role.ADMIN, Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
         (Action.VERSION_REGISTER, {Role.ADMIN, Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
-        (Action.DEPLOYMENT_RECORD, {Role.ADMIN, Role.ML_ENGINEER}),
+        (Action.PROMOTION_PROMOTE, {Role.ADMIN, Role.ML_ENGINEER}),
         (Action.AUDIT_READ, {Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER, Role.VALIDATOR}),
         (Action.PRINCIPAL_READ, {Role.ADMIN, Role.AUDITOR}),
         (Action.PRINCIPAL_MANAGE, {Role.ADMIN}),
@@ -91,18 +91,18 @@ def test_allowed_follows_the_table(role: Role, action: Action) -> None:
 
 
 def test_any_one_matching_role_is_enough() -> None:
-    assert allowed(someone(Role.AUDITOR, Role.ML_ENGINEER), Action.DEPLOYMENT_RECORD)
+    assert allowed(someone(Role.AUDITOR, Role.ML_ENGINEER), Action.PROMOTION_PROMOTE)
     authorize(someone(Role.BUSINESS_OWNER, Role.ADMIN), Action.TOKEN_MANAGE)
 
 
 def test_refusal_names_action_and_roles() -> None:
     with pytest.raises(PermissionDenied) as caught:
-        authorize(someone(Role.AUDITOR, Role.VALIDATOR), Action.DEPLOYMENT_RECORD)
+        authorize(someone(Role.AUDITOR, Role.VALIDATOR), Action.PROMOTION_PROMOTE)
     error = caught.value
     assert error.code == "permission_denied"
-    assert error.message == ("pat may not deployment.record: it needs one of the roles admin, ml_engineer")
+    assert error.message == ("pat may not promotion.promote: it needs one of the roles admin, ml_engineer")
     assert error.details == {
-        "action": "deployment.record",
+        "action": "promotion.promote",
         "required_roles": ["admin", "ml_engineer"],
         "roles": ["auditor", "validator"],
     }

@@ -10,7 +10,7 @@ from steward import wire
 from steward.domain import PERMISSIONS, Action
 from steward.ledger import parse_verifiers
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import Instant, PageSize, PageToken
+from steward.server.routes._common import Instant, PageSize, PageToken, page_out
 from steward.storage import AuditFilter
 
 router = APIRouter()
@@ -88,12 +88,15 @@ def create_principal(body: wire.PrincipalCreate, caller: CallerDep, steward: Ste
 
 @router.get(
     "/principals",
-    response_model=list[wire.PrincipalOut],
+    response_model=wire.Page[wire.PrincipalOut],
     tags=["identity"],
     openapi_extra=action(Action.PRINCIPAL_READ),
 )
-def list_principals(caller: CallerDep, steward: StewardDep) -> list[wire.PrincipalOut]:
-    return [wire.PrincipalOut.model_validate(p) for p in steward.identity.list_principals(caller)]
+def list_principals(
+    caller: CallerDep, steward: StewardDep, page_size: PageSize = 50, page_token: PageToken = None
+) -> wire.Page[wire.PrincipalOut]:
+    """Principals by name."""
+    return page_out(wire.PrincipalOut, steward.identity.list_principals(caller, page_size, page_token))
 
 
 @router.post(
@@ -111,7 +114,7 @@ def create_token(body: wire.TokenCreate, caller: CallerDep, steward: StewardDep)
 
 @router.get(
     "/tokens",
-    response_model=list[wire.TokenOut],
+    response_model=wire.Page[wire.TokenOut],
     tags=["identity"],
     openapi_extra=action(Action.TOKEN_MANAGE),
 )
@@ -119,8 +122,11 @@ def list_tokens(
     caller: CallerDep,
     steward: StewardDep,
     principal: Annotated[str | None, Query(max_length=128)] = None,
-) -> list[wire.TokenOut]:
-    return [wire.TokenOut.model_validate(t) for t in steward.identity.list_tokens(caller, principal)]
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.TokenOut]:
+    """Tokens (of one principal), oldest first; never their secrets."""
+    return page_out(wire.TokenOut, steward.identity.list_tokens(caller, principal, page_size, page_token))
 
 
 @router.delete(

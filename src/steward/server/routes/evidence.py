@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from steward import wire
 from steward.domain import Action
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken
+from steward.server.routes._common import PageSize, PageToken, page_out
 
 router = APIRouter(tags=["datasets and runs"])
 DatasetName = Annotated[str, Path(max_length=128)]
@@ -64,15 +64,19 @@ def add_dataset_version(
 
 @router.get(
     "/datasets/{name}/versions",
-    response_model=list[wire.DatasetVersionOut],
+    response_model=wire.Page[wire.DatasetVersionOut],
     openapi_extra=action(Action.DATASET_READ),
 )
 def list_dataset_versions(
-    name: DatasetName, caller: CallerDep, steward: StewardDep
-) -> list[wire.DatasetVersionOut]:
-    return [
-        wire.DatasetVersionOut.model_validate(v) for v in steward.registry.list_dataset_versions(caller, name)
-    ]
+    name: DatasetName,
+    caller: CallerDep,
+    steward: StewardDep,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.DatasetVersionOut]:
+    """A dataset's versions, oldest first."""
+    page = steward.registry.list_dataset_versions(caller, name, page_size, page_token)
+    return page_out(wire.DatasetVersionOut, page)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from steward import wire
 from steward.domain import Action, ModelState, RiskTier, VersionState
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken, parse_tags
+from steward.server.routes._common import PageSize, PageToken, page_out, parse_tags
 from steward.storage import ModelFilter, VersionFilter
 
 router = APIRouter(tags=["models"])
@@ -151,22 +151,9 @@ def search_versions(
     )
 
 
-@router.post(
-    "/models/{name}/deployments",
-    status_code=201,
-    response_model=wire.DeploymentOut,
-    openapi_extra=action(Action.DEPLOYMENT_RECORD),
-)
-def record_deployment(
-    name: ModelName, body: wire.DeploymentCreate, caller: CallerDep, steward: StewardDep
-) -> wire.DeploymentOut:
-    """Record that a version runs in an environment (replacing the active one there)."""
-    return wire.DeploymentOut.model_validate(steward.registry.record_deployment(caller, name, body))
-
-
 @router.get(
     "/models/{name}/deployments",
-    response_model=list[wire.DeploymentOut],
+    response_model=wire.Page[wire.DeploymentOut],
     openapi_extra=action(Action.DEPLOYMENT_READ),
 )
 def model_deployments(
@@ -174,22 +161,30 @@ def model_deployments(
     caller: CallerDep,
     steward: StewardDep,
     environment: Annotated[str | None, Query(max_length=64)] = None,
-) -> list[wire.DeploymentOut]:
-    return [
-        wire.DeploymentOut.model_validate(d)
-        for d in steward.registry.list_deployments(caller, name, environment)
-    ]
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.DeploymentOut]:
+    """The model's deployments, oldest first (each made by a promotion or a rollback).
+
+    There is no way to record a deployment directly: a version reaches an environment through
+    `POST /models/{name}/versions/{version}/promotions` (`steward promote`).
+    """
+    page = steward.registry.list_deployments(caller, name, environment, page_size, page_token)
+    return page_out(wire.DeploymentOut, page)
 
 
 @router.get(
-    "/deployments", response_model=list[wire.DeploymentOut], openapi_extra=action(Action.DEPLOYMENT_READ)
+    "/deployments",
+    response_model=wire.Page[wire.DeploymentOut],
+    openapi_extra=action(Action.DEPLOYMENT_READ),
 )
 def all_deployments(
     caller: CallerDep,
     steward: StewardDep,
     environment: Annotated[str | None, Query(max_length=64)] = None,
-) -> list[wire.DeploymentOut]:
-    return [
-        wire.DeploymentOut.model_validate(d)
-        for d in steward.registry.list_deployments(caller, None, environment)
-    ]
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.DeploymentOut]:
+    """Every model's deployments, oldest first."""
+    page = steward.registry.list_deployments(caller, None, environment, page_size, page_token)
+    return page_out(wire.DeploymentOut, page)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from steward import wire
 from steward.domain import Action, ReviewStage
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken
+from steward.server.routes._common import PageSize, PageToken, page_out
 
 router = APIRouter(tags=["workflow"])
 ModelName = Annotated[str, Path(max_length=128)]
@@ -42,19 +42,25 @@ def record_review(
 
 @router.get(
     f"{VERSION}/reviews",
-    response_model=list[wire.ReviewOut],
+    response_model=wire.Page[wire.ReviewOut],
     openapi_extra=action(Action.REVIEW_READ),
 )
 def list_reviews(
-    name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
-) -> list[wire.ReviewOut]:
+    name: ModelName,
+    version: VersionNumber,
+    caller: CallerDep,
+    steward: StewardDep,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.ReviewOut]:
     """The version's reviews, oldest first."""
-    return [wire.ReviewOut.model_validate(r) for r in steward.reviews.list_reviews(caller, name, version)]
+    found = steward.reviews.list_reviews(caller, name, version, page_size, page_token)
+    return page_out(wire.ReviewOut, found)
 
 
 @router.get(
     f"{VERSION}/conditions",
-    response_model=list[wire.ReviewConditionOut],
+    response_model=wire.Page[wire.ReviewConditionOut],
     openapi_extra=action(Action.REVIEW_READ),
 )
 def list_conditions(
@@ -63,10 +69,12 @@ def list_conditions(
     caller: CallerDep,
     steward: StewardDep,
     state: Annotated[str, Query(pattern="^(open|all)$", description="`open` (default) or `all`.")] = "open",
-) -> list[wire.ReviewConditionOut]:
-    """The conditions the version's approvals were given under."""
-    found = steward.reviews.list_conditions(caller, name, version, open_only=state == "open")
-    return [wire.ReviewConditionOut.model_validate(c) for c in found]
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.ReviewConditionOut]:
+    """The conditions the version's approvals were given under, oldest first."""
+    found = steward.reviews.list_conditions(caller, name, version, state == "open", page_size, page_token)
+    return page_out(wire.ReviewConditionOut, found)
 
 
 @router.post(
@@ -77,7 +85,11 @@ def list_conditions(
 def meet_condition(
     condition_id: ConditionId, body: wire.ConditionMeet, caller: CallerDep, steward: StewardDep
 ) -> wire.ReviewConditionOut:
-    """Mark an open condition met, saying how."""
+    """Mark an open condition met, saying how.
+
+    Refused with 403 `separation_of_duties` (rules `separation.condition_registrant`,
+    `separation.condition_run_author`) when the caller registered the version or trained it.
+    """
     return wire.ReviewConditionOut.model_validate(steward.reviews.meet_condition(caller, condition_id, body))
 
 
@@ -103,7 +115,7 @@ def pending_reviews(
 
 @router.get(
     "/reviews/due",
-    response_model=list[wire.ReviewDueOut],
+    response_model=wire.Page[wire.ReviewDueOut],
     openapi_extra=action(Action.REVIEW_READ),
 )
 def due_reviews(
@@ -112,12 +124,12 @@ def due_reviews(
     state: Annotated[
         str, Query(pattern="^(overdue|all)$", description="`overdue` (default) or `all` models.")
     ] = "overdue",
-) -> list[wire.ReviewDueOut]:
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.ReviewDueOut]:
     """Models whose periodic review or owner attestation is overdue, soonest due first."""
-    return [
-        wire.ReviewDueOut.model_validate(d)
-        for d in steward.reviews.due(caller, overdue_only=state == "overdue")
-    ]
+    found = steward.reviews.due(caller, state == "overdue", page_size, page_token)
+    return page_out(wire.ReviewDueOut, found)
 
 
 @router.post(
@@ -129,7 +141,12 @@ def due_reviews(
 def attest(
     name: ModelName, body: wire.AttestationCreate, caller: CallerDep, steward: StewardDep
 ) -> wire.AttestationOut:
-    """The owner attests that the model's governance record is current."""
+    """The owner attests that the model's governance record is current.
+
+    The owner is the principal named in the record's `owner`, or a `business_owner` (for an
+    owner that names a team); anyone else is refused with 403 `separation_of_duties` (rule
+    `separation.attestation_owner`).
+    """
     return wire.AttestationOut.model_validate(steward.reviews.attest(caller, name, body))
 
 
@@ -159,16 +176,20 @@ def promote(
 
 @router.get(
     f"{VERSION}/promotions",
-    response_model=list[wire.PromotionOut],
+    response_model=wire.Page[wire.PromotionOut],
     openapi_extra=action(Action.DEPLOYMENT_READ),
 )
 def list_promotions(
-    name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
-) -> list[wire.PromotionOut]:
+    name: ModelName,
+    version: VersionNumber,
+    caller: CallerDep,
+    steward: StewardDep,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> wire.Page[wire.PromotionOut]:
     """The version's promotion and rollback requests, allowed and denied, oldest first."""
-    return [
-        wire.PromotionOut.model_validate(p) for p in steward.promotions.list_promotions(caller, name, version)
-    ]
+    found = steward.promotions.list_promotions(caller, name, version, page_size, page_token)
+    return page_out(wire.PromotionOut, found)
 
 
 @router.post(
