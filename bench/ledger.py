@@ -333,10 +333,11 @@ def verification_rate(core: Steward, caller: Caller) -> tuple[float, bool, int, 
     started = time.perf_counter()
     verdict = core.audit.verify(caller)
     rate = verdict.events / (time.perf_counter() - started)
-    with core.store.read() as tx:
-        entries = [entry for entry, _ in tx.ledger.ledger_entries(fast=True)]
+    with core.store.read() as tx, tx.ledger.verification_rows() as (rows, leaf_rows):
+        pairs = list(zip(rows, leaf_rows, strict=True))  # the leaves are read in step with the events
+    entries, leaves = [entry for entry, _ in pairs], [leaf for _, leaf in pairs]
     started = time.perf_counter()
-    verify_ledger(entries, first_position=1)
+    verify_ledger(entries, first_position=1, leaves=leaves)
     return rate, verdict.ok, verdict.checkpoints, len(entries) / (time.perf_counter() - started)
 
 

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, description="Largest request body the API accepts, in bytes."
     )
     auto_migrate: bool = Field(True, description="Upgrade the schema when the server starts.")
+    auth_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description=(
+            "How long a server keeps an API token's check (its hash, the token's state and its "
+            "principal, never the secret) before reading it again; expiry is checked on every "
+            "request. A token revoked, or a principal changed, through this server stops working "
+            "at once; through another server or the CLI on the same database, within this many "
+            "seconds. 0 reads the token on every request."
+        ),
+    )
     session_secret: SecretStr | None = Field(
         None,
         description=(

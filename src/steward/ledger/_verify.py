@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple, TypeAlias
 
 from steward.errors import IntegrityError, InvalidInput
 from steward.ledger._canonical import GENESIS_HASH, chain_hash, leaf_hash
@@ -40,12 +40,19 @@ class LedgerEntry(NamedTuple):
     prev_hash: str | None = None
 
 
+StoredLeaf: TypeAlias = tuple[int, bytes]
+"""A leaf the stored tree holds: ``(index, leaf hash)``; index 0 is the first entry's."""
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
     """The outcome of :func:`verify_ledger`.
 
     ``size`` counts the events known good: all of them when ``ok``, else those before
     ``first_bad_position``. ``root`` and ``head_hash`` describe the whole log when ``ok``.
+    ``first_bad_leaf`` is the position of the first entry, among those the pass read, whose
+    stored tree leaf (given as ``leaves``) is missing (``leaf_missing``) or not its leaf hash; the
+    chain and roots do not depend on the stored leaves, so ``ok`` does not either.
     """
 
     size: int
@@ -55,6 +62,8 @@ class VerifyReport:
     first_bad_position: int | None = None
     reason: str = ""
     details: dict[str, object] = field(default_factory=dict)
+    first_bad_leaf: int | None = None
+    leaf_missing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -70,7 +79,7 @@ class VerifyReport:
 
 
 def verify_ledger(
-    entries: Iterable[LedgerEntry],
+    entries: Iterable[tuple[int, bytes, str, str | None]],
     *,
     checkpoints: Iterable[Checkpoint | SignedCheckpoint | str | bytes] = (),
     verifiers: Iterable[VerifierKey] = (),
@@ -79,19 +88,27 @@ def verify_ledger(
     genesis: str = GENESIS_HASH,
     expected_size: int | None = None,
     expected_head: str | None = None,
+    leaves: Iterable[StoredLeaf] | None = None,
 ) -> VerifyReport:
     """Recompute the chain and the tree over ``entries`` (in position order) and check them.
 
-    ``checkpoints`` are trusted :class:`Checkpoint` objects, or signed checkpoints (notes or
-    parsed) whose signatures are verified here against ``verifiers``; all must be for ``origin``,
-    if given. ``expected_size`` and
+    ``entries`` are :class:`LedgerEntry` objects or plain ``(position, data, chain_hash,
+    prev_hash)`` tuples (a database cursor's rows). ``checkpoints`` are trusted
+    :class:`Checkpoint` objects, or signed checkpoints (notes or parsed) whose signatures are
+    verified here against ``verifiers``; all must be for ``origin``, if given. ``expected_size`` and
     ``expected_head`` are what the ledger's head records; they catch events removed at the end.
+    ``leaves`` are a stored tree's leaves in index order: each is compared with the leaf hash the
+    pass computes anyway, and the first that is missing or differs is reported (``first_bad_leaf``).
     """
     try:
         pending = _trusted(checkpoints, verifiers, origin)
     except (IntegrityError, InvalidInput) as error:
         return VerifyReport(0, None, None, 0, None, f"checkpoint: {error}", dict(error.details))
-    return _Pass(pending, first_position, genesis).run(entries, expected_size, expected_head)
+    checked = _Pass(pending, first_position, genesis)
+    report = checked.run(entries, expected_size, expected_head, leaves)
+    if checked.bad_leaf is None:
+        return report
+    return replace(report, first_bad_leaf=checked.bad_leaf, leaf_missing=checked.leaf_missing)
 
 
 def verify_checkpoint_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> None:
@@ -165,9 +182,15 @@ class _Pass:
         self.genesis = genesis
         self.matched = 0  # checkpoints that matched
         self.anchored = 0  # size of the largest checkpoint that matched
+        self.bad_leaf: int | None = None  # position of the first entry whose stored leaf is wrong
+        self.leaf_missing = False
 
     def run(
-        self, entries: Iterable[LedgerEntry], expected_size: int | None, expected_head: str | None
+        self,
+        entries: Iterable[tuple[int, bytes, str, str | None]],
+        expected_size: int | None,
+        expected_head: str | None,
+        leaves: Iterable[StoredLeaf] | None = None,
     ) -> VerifyReport:
         checkpoints = self.checkpoints
         next_cp = 0
@@ -180,17 +203,24 @@ class _Pass:
 
         stack: list[bytes] = []
         push, pop, sha256 = stack.append, stack.pop, hashlib.sha256
+        stored_leaves = None if leaves is None else iter(leaves)
         before, prev = "", self.genesis  # chain hashes of the two entries before this one
         position, n = self.first, 0
+        # The hot loop: chain_hash and leaf_hash inlined (see steward.ledger._canonical).
         for entry_position, data, stored, link in entries:
             if entry_position != position:
                 return self._bad_position(entry_position, position, n)
             if link is not None and link != prev:
                 return self._bad_link(link, before, position, n)
-            if chain_hash(prev, data) != stored:
+            if sha256(prev.encode("ascii") + b"\x00" + data).hexdigest() != stored:
                 return self._bad_hash(data, stored, before, position, n)
             before, prev = prev, stored
-            current = leaf_hash(data)
+            current = sha256(b"\x00" + data).digest()
+            if stored_leaves is not None:
+                leaf = next(stored_leaves, None)
+                if leaf is None or leaf[0] != n or leaf[1] != current:
+                    self.bad_leaf, self.leaf_missing = position, leaf is None or leaf[0] > n
+                    stored_leaves = None  # only the first is reported
             n += 1
             rest = n
             while not rest & 1:

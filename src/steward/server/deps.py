@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from steward.domain import Action, Origin
 from steward.errors import Unauthenticated
@@ -14,22 +15,27 @@ from steward.service import Caller, Steward
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer stw_…`")
 
 
-def get_steward(request: Request) -> Steward:
+async def get_steward(request: Request) -> Steward:
     steward: Steward = request.app.state.steward
     return steward
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     steward: Annotated[Steward, Depends(get_steward)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    """The caller, on the event loop when the token's check is kept (no I/O, no thread), else
+    from the database in the thread pool."""
     if credentials is None:
         raise Unauthenticated(
             "this endpoint needs an API token: send 'Authorization: Bearer stw_…' "
             "(create one with `steward token create NAME`)"
         )
-    principal = steward.identity.authenticate(credentials.credentials)
+    secret = credentials.credentials
+    principal = steward.identity.authenticate_kept(secret)
+    if principal is None:
+        principal = await run_in_threadpool(steward.identity.authenticate, secret)
     client = request.client.host if request.client else ""
     origin = Origin(
         actor=principal.name,

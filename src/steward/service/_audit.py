@@ -60,7 +60,7 @@ class AuditService:
         log's genesis key and the keys it rotated to); ``kept`` adds checkpoints verified elsewhere.
         """
         caller.authorize(Action.AUDIT_READ)
-        with self.store.read() as tx:
+        with self.store.read(snapshot=True) as tx:  # head, checkpoints and events of one moment
             verdict = verify_stored(tx, pins=keys, kept=kept, progress=progress)
         return Verification(
             ok=verdict.ok,

@@ -36,6 +36,7 @@ from steward.domain import (
 from steward.errors import IntegrityError, InvalidInput, NotFound
 from steward.ledger import (
     Checkpoint,
+    NodeReader,
     SignerKey,
     append_leaves,
     canonical_bytes,
@@ -262,6 +263,12 @@ class LedgerService:
     def inclusion_proof(self, caller: Caller, seq: int, size: int | None = None) -> InclusionProof:
         """The audit path of event ``seq`` in the tree of ``size`` (default: the latest checkpoint)."""
         caller.authorize(Action.LEDGER_READ)
+        if size is None and 1 <= seq <= 2**62:  # the usual case: one statement, one round trip
+            with self.store.read(statements=1) as tx:
+                latest = tx.ledger.latest_with_path(seq - 1)
+            if latest is not None and seq <= latest[0].size:
+                latest_kept, nodes = latest
+                return _prove(seq, latest_kept.size, nodes, latest_kept)
         with self.store.read() as tx:
             rows = tx.ledger
             kept = rows.latest_checkpoint() if size is None else rows.checkpoint(size)
@@ -278,11 +285,7 @@ class LedgerService:
                 raise InvalidInput.field("seq", "range", f"event {seq} is not in a tree of size {size}")
             index = seq - 1
             nodes = rows.nodes([*inclusion_proof_nodes(index, size), *frontier_nodes(size), (0, index)])
-        hashes = inclusion_proof(nodes, index, size)
-        root = tree_root(nodes, size)
-        leaf = nodes.node(0, index)
-        verify_inclusion(leaf, index, size, hashes, root)
-        return InclusionProof(seq, index, size, leaf, root, tuple(hashes), kept)
+        return _prove(seq, size, nodes, kept)
 
     def consistency_proof(
         self, caller: Caller, old_size: int, new_size: int | None = None
@@ -360,6 +363,17 @@ class LedgerService:
             self._remember(new)
         self.bus.delivered(batch)
         return key
+
+
+def _prove(seq: int, size: int, nodes: NodeReader, kept: StoredCheckpoint | None) -> InclusionProof:
+    """The inclusion proof of event ``seq`` in the tree of ``size`` from fetched nodes, checked
+    against the root they give before it is served."""
+    index = seq - 1
+    hashes = inclusion_proof(nodes, index, size)
+    root = tree_root(nodes, size)
+    leaf = nodes.node(0, index)
+    verify_inclusion(leaf, index, size, hashes, root)
+    return InclusionProof(seq, index, size, leaf, root, tuple(hashes), kept)
 
 
 def _is_active(signer: SignerKey, registry: Sequence[LedgerKey]) -> bool:

@@ -14,18 +14,16 @@ the first position after the last checkpoint that verified.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from steward.errors import IntegrityError, InvalidInput
 from steward.ledger import (
     Checkpoint,
-    LedgerEntry,
     VerifierKey,
     VerifyReport,
     frontier_nodes,
     frontier_root,
-    leaf_hash,
     parse_verifier,
     verify_checkpoint,
     verify_ledger,
@@ -96,31 +94,34 @@ def verify_stored(
             if key not in trusted:
                 trusted.append(key)
 
-    def check(fast: bool) -> tuple[VerifyReport, _Leaves]:
-        leaves = _Leaves(progress)
-        report = verify_ledger(
-            leaves.checked(rows.ledger_entries(fast=fast)),
-            checkpoints=good,
-            first_position=1,
-            expected_size=head.size,
-            expected_head=head.head_hash,
-        )
-        return report, leaves
+    def check(fast: bool) -> VerifyReport:
+        # Two cursors side by side: the events and the tree's leaves, both in order; the pass
+        # compares each stored leaf with the leaf hash it computes (no join, no second hash).
+        with rows.verification_rows(fast=fast, progress=progress) as (events, leaves):
+            return verify_ledger(
+                events,
+                checkpoints=good,
+                first_position=1,
+                expected_size=head.size,
+                expected_head=head.head_hash,
+                leaves=leaves,
+            )
 
-    report, leaves = check(fast=True)  # the database assembles the canonical bytes
-    if not report.ok or leaves.first_bad is not None:
-        report, leaves = check(fast=False)  # a mismatch is confirmed with Python's own encoding
+    report = check(fast=True)  # the database assembles the canonical bytes
+    if not report.ok or report.first_bad_leaf is not None:
+        report = check(fast=False)  # a mismatch is confirmed with Python's own encoding
     problems: list[tuple[int, str, dict[str, object]]] = []
     if not report.ok:
         problems.append((report.first_bad_position or 1, report.reason, dict(report.details)))
-    if leaves.first_bad is not None:
+    if report.first_bad_leaf is not None:
+        bad = report.first_bad_leaf
         problems.append(
             (
-                leaves.first_bad,
-                f"the Merkle tree's leaf for event {leaves.first_bad} "
-                f"{'is missing' if leaves.missing else 'is not the hash of the event'}: the event was "
-                "written or changed behind Steward's back (or the tree's nodes were)",
-                {"leaf_index": leaves.first_bad - 1},
+                bad,
+                f"the Merkle tree's leaf for event {bad} "
+                f"{'is missing' if report.leaf_missing else 'is not the hash of the event'}: the event "
+                "was written or changed behind Steward's back (or the tree's nodes were)",
+                {"leaf_index": bad - 1},
             )
         )
     tree = rows.tree_size()
@@ -184,23 +185,6 @@ def verify_stored(
         checked,
         trusted_keys=tuple(k.encode() for k in trusted),
     )
-
-
-class _Leaves:
-    """Compares each event's leaf hash with the tree's stored leaf on the way into the pass."""
-
-    def __init__(self, progress: Callable[[int], None] | None) -> None:
-        self.progress = progress
-        self.first_bad: int | None = None
-        self.missing = False
-
-    def checked(self, pairs: Iterator[tuple[LedgerEntry, bytes | None]]) -> Iterator[LedgerEntry]:
-        for count, (entry, leaf) in enumerate(pairs, start=1):
-            if self.progress is not None and count % 10_000 == 0:
-                self.progress(count)
-            if self.first_bad is None and (leaf is None or leaf != leaf_hash(entry.data)):
-                self.first_bad, self.missing = entry.position, leaf is None
-            yield entry
 
 
 def _announced(rotations: list[StoredEntry]) -> list[tuple[int, VerifierKey]]:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -99,7 +100,7 @@ class SqlAliasGuard(Base):
     environment: Mapped[str] = mapped_column(String(64))
 
 
-def to_link(row: SqlVersionSource) -> SourceLink:
+def to_link(row: SqlVersionSource | Row[Any]) -> SourceLink:
     return SourceLink(
         platform=row.platform,
         external_id=row.external_id,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.engine import Row
+
 from steward.domain import (
     ApiToken,
     AuditEvent,
@@ -37,7 +41,7 @@ from steward.storage._tables import (
 )
 
 
-def to_model(row: SqlModel) -> Model:
+def to_model(row: SqlModel | Row[Any]) -> Model:
     return Model(
         name=row.name,
         owner=row.owner,
@@ -59,7 +63,7 @@ def to_model(row: SqlModel) -> Model:
 
 
 def to_version(
-    row: SqlModelVersion,
+    row: SqlModelVersion | Row[Any],
     model_name: str,
     run_id: str | None,
     datasets: tuple[DatasetUse, ...],
@@ -142,7 +146,7 @@ def to_run(row: SqlTrainingRun) -> TrainingRun:
     )
 
 
-def to_deployment(row: SqlDeployment, model: str, version: int) -> Deployment:
+def to_deployment(row: SqlDeployment | Row[Any], model: str, version: int) -> Deployment:
     return Deployment(
         id=row.id,
         model=model,

@@ -10,19 +10,34 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, TextClause, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    TextClause,
+    TextualSelect,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
-from steward.ledger import LedgerEntry, TreeNode
+from steward.ledger import TreeNode
 from steward.storage._pages import check_page_size, decode_token, encode_token
+from steward.storage._streams import PairedStream
 from steward.storage._tables import (
     SqlAuditEvent,
     SqlCheckpoint,
@@ -55,16 +70,6 @@ _ENTRY_ROWS = (
     .limit(bindparam("batch"))
 )
 
-
-_LEAF = and_(SqlLedgerNode.level == 0, SqlLedgerNode.idx == SqlAuditEvent.seq - 1)
-_ENTRY_ROWS_WITH_LEAVES = (
-    select(*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS, SqlLedgerNode.hash)
-    .select_from(SqlAuditEvent)
-    .outerjoin(SqlLedgerNode, _LEAF)
-    .where(SqlAuditEvent.seq > bindparam("after"))
-    .order_by(SqlAuditEvent.seq)
-    .limit(bindparam("batch"))
-)
 _INSERT_NODE = insert(SqlLedgerNode)
 _INSERT_CHECKPOINT = insert(SqlCheckpoint)
 _TREE_SIZE = select(func.max(SqlLedgerNode.idx)).where(SqlLedgerNode.level == 0)
@@ -76,11 +81,18 @@ _ACTIVE_KEY = select(SqlLedgerKey.id).where(
 )
 
 
-def _canonical_sql(quote: str, number: str) -> TextClause:
-    """SELECT of ``seq``, the canonical bytes as text (built in SQL, keys in code point order),
-    ``hash``, ``prev_hash`` and the tree's leaf: the same assembly as :func:`event_bytes`."""
+def _canonical_select(quote: str, number: str, blob: str, tail: str | None = None) -> str:
+    """``seq``, the canonical bytes (built in SQL, keys in code point order, as a blob), ``hash``
+    and ``prev_hash`` of every event in ``seq`` order: the same assembly as :func:`event_bytes`.
+
+    ``before``/``after`` are spliced in as stored. With ``tail`` (SQLite's ``json_object``), the
+    keys after them are rendered by one call of it, its opening brace dropped: fewer function calls
+    and concatenations than a ``quote`` per key, the same escaping."""
+    names = sorted(c.key for c in _CANONICAL_COLUMNS)
+    last_raw = max(names.index("before"), names.index("after"))
+    rest = names[last_raw + 1 :] if tail is not None else []
     parts: list[str] = []
-    for name in sorted(c.key for c in _CANONICAL_COLUMNS):
+    for name in names[: len(names) - len(rest)]:
         if name in ("before", "after"):
             value = f"coalesce(e.{name}, 'null')"
         elif name == "seq":
@@ -88,18 +100,25 @@ def _canonical_sql(quote: str, number: str) -> TextClause:
         else:
             value = quote.format(f"e.{name}")
         parts.append(f"'{'{' if not parts else ','}\"{name}\":' || {value}")
-    data = " || ".join(parts) + " || '}'"
-    return text(
-        f"SELECT e.seq, {data}, e.hash, e.prev_hash, n.hash FROM audit_events e "
-        "LEFT JOIN ledger_nodes n ON n.level = 0 AND n.idx = e.seq - 1 "
-        "WHERE e.seq > :after ORDER BY e.seq LIMIT :batch"
-    )
+    if tail is not None and rest:
+        pairs = ", ".join(f"'{name}', e.{name}" for name in rest)
+        parts.append(f"',' || substr({tail}({pairs}), 2)")
+    else:
+        parts.append("'}'")
+    data = blob.format(" || ".join(parts))
+    return f"SELECT e.seq, {data}, e.hash, e.prev_hash FROM audit_events e ORDER BY e.seq"
 
 
 _CANONICAL_SQL = {
-    "sqlite": _canonical_sql("json_quote({})", "e.seq"),
-    "postgresql": _canonical_sql("to_json({})::text", "e.seq::text"),
+    "sqlite": _canonical_select("json_quote({})", "e.seq", "CAST({} AS BLOB)", tail="json_object"),
+    "postgresql": _canonical_select("to_json({})::text", "e.seq::text", "convert_to({}, 'UTF8')"),
 }
+_PLAIN_SQL = (
+    "SELECT "
+    + ", ".join('"' + c.key + '"' for c in (*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS))
+    + " FROM audit_events ORDER BY seq"
+)
+_LEAVES_SQL = "SELECT idx, hash FROM ledger_nodes WHERE level = 0 ORDER BY idx"
 
 
 _NODES_PG = text(
@@ -114,6 +133,43 @@ def _nodes_query(count: int) -> TextClause:
     answer from the index (a row-value ``IN`` scans the table on SQLite)."""
     terms = " OR ".join(f"(level = :l{n} AND idx = :i{n})" for n in range(count))
     return text(f"SELECT level, idx, hash FROM ledger_nodes WHERE {terms}")
+
+
+def _latest_with_path_sql(levels: str, xor_one: str) -> TextualSelect:
+    """The latest checkpoint and, on each of its rows, one stored node a proof of leaf ``:i`` in
+    its tree may read: the leaf, its siblings on every level, the tree's frontier (a superset of
+    ``inclusion_proof_nodes``, found by the database from the checkpoint's size)."""
+    return text(
+        f"WITH RECURSIVE {levels}, "
+        "cp AS (SELECT size, root, time, note, key_id FROM ledger_checkpoints "
+        "ORDER BY size DESC LIMIT 1), "
+        f"want(level, idx) AS (SELECT lv.l, {xor_one.format('(:i >> lv.l)')} FROM cp, lv "
+        "WHERE (cp.size >> lv.l) > 0 "
+        "UNION SELECT lv.l, (cp.size >> lv.l) - 1 FROM cp, lv WHERE ((cp.size >> lv.l) & 1) = 1 "
+        "UNION SELECT 0, :i) "
+        "SELECT cp.size, cp.root, cp.time, cp.note, cp.key_id, n.level, n.idx, n.hash FROM cp "
+        "LEFT JOIN (want JOIN ledger_nodes n ON n.level = want.level AND n.idx = want.idx) ON 1 = 1"
+    ).columns(
+        SqlCheckpoint.size,
+        SqlCheckpoint.root,
+        SqlCheckpoint.time,
+        SqlCheckpoint.note,
+        SqlCheckpoint.key_id,
+        SqlLedgerNode.level,
+        SqlLedgerNode.idx,
+        SqlLedgerNode.hash,
+    )
+
+
+_LATEST_WITH_PATH = {
+    "postgresql": _latest_with_path_sql("lv(l) AS (SELECT generate_series(0, 62))", "({} # 1)").bindparams(
+        bindparam("i", type_=BigInteger)
+    ),
+    "sqlite": _latest_with_path_sql(
+        "lv(l) AS (SELECT 0 UNION ALL SELECT l + 1 FROM lv WHERE l < 62)", "(({0} | 1) - ({0} & 1))"
+    ),
+}
+"""One statement (one round trip) for the usual inclusion proof, by dialect."""
 
 
 def event_bytes(
@@ -248,37 +304,44 @@ class LedgerRows:
             for row in rows:
                 yield _entry(row)
 
-    def ledger_entries(
-        self, batch: int = 10_000, *, fast: bool = False
-    ) -> Iterator[tuple[LedgerEntry, bytes | None]]:
-        """Every stored event as :func:`steward.ledger.verify_ledger` reads it, in ``seq`` order,
-        with the tree's stored leaf hash for it (``None`` when the tree has no such leaf).
+    @contextmanager
+    def verification_rows(
+        self,
+        *,
+        fast: bool = True,
+        batch: int = 10_000,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[tuple[Iterator[tuple[int, bytes, str, str]], Iterator[tuple[int, bytes]]]]:
+        """Every stored event as :func:`steward.ledger.verify_ledger` reads it, ``(seq,
+        canonical bytes, hash, prev_hash)`` in ``seq`` order, and the tree's leaves ``(index,
+        hash)`` in index order, to be read in step (its ``leaves``). Streamed from the driver's
+        cursors (see ``steward.storage._streams``); ``progress`` is told the count of events read.
 
         With ``fast``, the database concatenates each event's canonical bytes itself (SQLite's
-        ``json_quote``, PostgreSQL's ``to_json`` escape strings as the canonical encoding does) and
-        sends one column instead of fourteen: about three times faster. A mismatch on that path
-        must be confirmed on the plain one (``verify_stored`` does), since it trusts the database's
-        string escaping.
+        ``json_quote``/``json_object``, PostgreSQL's ``to_json`` escape strings as the canonical
+        encoding does) and sends one column instead of twelve. A mismatch on that path must be
+        confirmed on the plain one (``verify_stored`` does), since it trusts the database's string
+        escaping.
         """
-        dialect = self.s.get_bind().dialect.name
-        if fast and dialect in _CANONICAL_SQL:
-            conn, after, statement = self.s.connection(), 0, _CANONICAL_SQL[dialect]
-            while True:
-                rows = conn.execute(statement, {"after": after, "batch": batch}).all()
-                for seq, data, digest, prev, leaf in rows:
-                    yield LedgerEntry(seq, data.encode("utf-8"), digest, prev), _bytes(leaf)
-                if len(rows) < batch:
-                    return
-                after = int(rows[-1][0])
-            return
-        conn, after = self.s.connection(), 0
-        while True:
-            plain = conn.execute(_ENTRY_ROWS_WITH_LEAVES, {"after": after, "batch": batch}).all()
-            for row in plain:
-                yield _with_leaf(row)
-            if len(plain) < batch:
-                return
-            after = int(plain[-1][0])
+        dialect = self.s.get_bind().dialect
+        driver = self.s.connection().connection.driver_connection
+        plain = not fast or dialect.name not in _CANONICAL_SQL
+        sql = _PLAIN_SQL if plain else _CANONICAL_SQL[dialect.name]
+        try:
+            with PairedStream(
+                driver,
+                sql,
+                _LEAVES_SQL,
+                server_side=dialect.name == "postgresql",
+                batch=batch,
+                progress=progress,
+            ) as stream:
+                rows = stream.main()
+                if plain:
+                    rows = ((r[0], event_bytes(*r[:12]), r[12], r[13]) for r in rows)
+                yield rows, stream.side()
+        except dialect.loaded_dbapi.Error as exc:
+            raise Unavailable(f"the database cannot be read: {exc}") from exc
 
     def _entry_rows(self, first_seq: int, last_seq: int | None, batch: int) -> Iterator[Sequence[Any]]:
         """Raw rows (canonical columns, then hash and prev_hash) in ``seq`` order, a batch at a time
@@ -332,6 +395,22 @@ class LedgerRows:
                 "key_id": checkpoint.key_id,
             },
         )
+
+    def latest_with_path(self, index: int) -> tuple[StoredCheckpoint, NodeMap] | None:
+        """The latest checkpoint and every stored node an inclusion proof of leaf ``index`` in
+        its tree reads, in one statement; ``None`` when no checkpoint is kept."""
+        if not 0 <= index < 2**62:
+            raise InvalidInput.field("index", "range", f"leaf {index} is not in any tree")
+        statement = _LATEST_WITH_PATH[self.s.get_bind().dialect.name]
+        rows = self.s.connection().execute(statement, {"i": index}).all()
+        if not rows:
+            return None
+        size, root, time, note, key_id = rows[0][:5]
+        found = NodeMap()
+        for *_, level, idx, digest in rows:
+            if level is not None:
+                found[int(level), int(idx)] = bytes(digest)
+        return StoredCheckpoint(int(size), bytes.fromhex(root), time, note, key_id), found
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         return self._one_checkpoint(_CHECKPOINT.order_by(SqlCheckpoint.size.desc()).limit(1))
@@ -439,14 +518,6 @@ def append_reads(engine: Engine, reads: Sequence[dict[str, Any]]) -> None:
         raise Unavailable(f"the database cannot be reached or is busy: {exc.orig}") from exc
     except DBAPIError as exc:
         raise Unavailable(f"the database refused the operation: {exc.orig}") from exc
-
-
-def _with_leaf(row: Any) -> tuple[LedgerEntry, bytes | None]:
-    return LedgerEntry(row[0], event_bytes(*row[:12]), row[12], row[13]), _bytes(row[14])
-
-
-def _bytes(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
 
 
 def _entry(row: Any) -> StoredEntry:

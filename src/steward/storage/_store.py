@@ -142,22 +142,28 @@ class SqlStore:
             tx = SqlTransaction(session)
             tx._lock_head()
             yield tx
+            tx.flush_events()
 
     @contextmanager
-    def read(self, *, statements: int | None = None) -> Iterator[SqlTransaction]:
+    def read(self, *, statements: int | None = None, snapshot: bool = False) -> Iterator[SqlTransaction]:
         """A read transaction. ``statements=1`` promises a single statement: on PostgreSQL it then
         runs in autocommit (one statement is its own snapshot), without the round trips of BEGIN
-        and COMMIT."""
-        with self._session(write=False, single=statements == 1) as session:
+        and COMMIT. ``snapshot`` makes every statement see the same committed state (PostgreSQL's
+        REPEATABLE READ; a SQLite read transaction always does), for reads that must agree with
+        one another while writers go on, such as verifying the whole ledger."""
+        isolation = None
+        if self.backend == "postgresql":
+            isolation = "AUTOCOMMIT" if statements == 1 else "REPEATABLE READ" if snapshot else None
+        with self._session(write=False, isolation=isolation) as session:
             yield SqlTransaction(session)
 
     @contextmanager
-    def _session(self, *, write: bool, single: bool = False) -> Iterator[Session]:
+    def _session(self, *, write: bool, isolation: str | None = None) -> Iterator[Session]:
         try:
             with self.engine.connect() as raw:
                 conn = raw.execution_options(steward_write=write)
-                if single and self.backend == "postgresql":
-                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                if isolation is not None:
+                    conn = conn.execution_options(isolation_level=isolation)
                 with Session(bind=conn, expire_on_commit=False, autoflush=False) as session, session.begin():
                     yield session
         except StewardError:
@@ -188,6 +194,7 @@ class SqlTransaction:
     def __init__(self, session: Session) -> None:
         self.s = session
         self._head: LedgerHead | None = None  # known from the lock to the commit (write only)
+        self._pending: list[dict[str, Any]] = []  # events of a batch not inserted yet
 
     @property
     def sources(self) -> SqlSources:
@@ -229,10 +236,12 @@ class SqlTransaction:
     @property
     def ledger(self) -> LedgerRows:
         """The ledger's rows (tree nodes, checkpoints, keys, read access log) in this transaction."""
+        self.flush_events()  # its reads see every event appended so far
         return LedgerRows(self.s)
 
     def move_head(self, size: int, head_hash: str) -> None:
         """Record the log's new size and head hash (after events appended with ``move_head=False``)."""
+        self.flush_events()
         self.s.connection().execute(_MOVE_HEAD, {"size": size, "head_hash": head_hash})
         if self._head is not None:
             self._head = LedgerHead(size, head_hash)
@@ -876,6 +885,7 @@ class SqlTransaction:
 
         Event times are stored as canonical ISO text (``2026-12-01T18:05:39.246769Z``), so the day
         is its first ten characters on every backend, and the range compares as text."""
+        self.flush_events()
         day = func.substr(SqlAuditEvent.time, 1, 10)
         stmt = (
             select(day, SqlAuditEvent.action, func.count())
@@ -1012,7 +1022,9 @@ class SqlTransaction:
 
         Two plain statements (no unit of work): a batch of thousands of events stays fast. A
         caller that tracks the head itself passes ``move_head=False`` and calls :meth:`move_head`
-        once at the end of its batch.
+        once at the end of its batch; its events are then inserted together, in one statement, by
+        :meth:`flush_events` (which moving the head, any read of events or of the ledger, and the
+        end of the transaction call first).
         """
         row = {
             **fields,
@@ -1021,10 +1033,12 @@ class SqlTransaction:
             "prev_hash": prev_hash,
             "hash": event_hash,
         }
-        conn = self.s.connection()
-        conn.execute(_INSERT_EVENT, row)
         if move_head:
+            self.flush_events()
+            self.s.connection().execute(_INSERT_EVENT, row)
             self.move_head(fields["seq"], event_hash)
+        else:
+            self._pending.append(row)
         return AuditEvent(
             seq=row["seq"],
             time=datetime.fromisoformat(row["time"]),  # the canonical text, read back as stored
@@ -1042,7 +1056,14 @@ class SqlTransaction:
             hash=event_hash,
         )
 
+    def flush_events(self) -> None:
+        """Insert the events appended with ``move_head=False`` and not inserted yet."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            self.s.connection().execute(_INSERT_EVENT, rows)
+
     def list_events(self, where: AuditFilter, page_size: int, token: str | None) -> Page[AuditEvent]:
+        self.flush_events()
         check_page_size(page_size)
         position = decode_token(token, "seq")
         conditions = []
@@ -1071,6 +1092,7 @@ class SqlTransaction:
 
     def iter_event_rows(self, batch: int = 5000) -> Iterator[SqlAuditEvent]:
         """Every stored event row in ``seq`` order, fetched in batches (for verification)."""
+        self.flush_events()
         last = -1
         while True:
             rows = self.s.scalars(

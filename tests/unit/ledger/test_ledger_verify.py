@@ -215,3 +215,31 @@ def test_an_event_is_proved_included_under_a_checkpoint() -> None:
     verify_entry_inclusion(DATAS[13], 13, cp, inclusion_proof(TREE, 13, N))
     with pytest.raises(IntegrityError):
         verify_entry_inclusion(event(13, "changed"), 13, cp, inclusion_proof(TREE, 13, N))
+
+
+LEAVES = [(i, leaf_hash(d)) for i, d in enumerate(DATAS)]
+
+
+def test_stored_leaves_are_checked_against_the_leaf_hash_of_each_entry() -> None:
+    assert verify_ledger(LOG, leaves=LEAVES).first_bad_leaf is None
+    plain = [tuple(e) for e in LOG]  # a cursor's rows do as well as LedgerEntry objects
+    assert verify_ledger(plain, leaves=iter(LEAVES)).ok
+
+    changed = [*LEAVES[:12], (12, leaf_hash(b"forged")), *LEAVES[13:]]
+    report = verify_ledger(LOG, leaves=changed)
+    assert (report.ok, report.first_bad_leaf, report.leaf_missing) == (True, 12, False)
+
+    report = verify_ledger(LOG, leaves=LEAVES[:7] + LEAVES[8:])
+    assert (report.first_bad_leaf, report.leaf_missing) == (7, True)
+    report = verify_ledger(chained(DATAS, first=1), first_position=1, leaves=LEAVES[:30])
+    assert (report.first_bad_leaf, report.leaf_missing) == (31, True)  # positions from one
+    report = verify_ledger(LOG, leaves=[(-1, b"x"), *LEAVES])
+    assert (report.first_bad_leaf, report.leaf_missing) == (0, False)
+
+
+def test_a_bad_leaf_does_not_hide_a_bad_chain_nor_the_reverse() -> None:
+    datas = list(DATAS)
+    datas[20] = event(20, "model.retired")
+    tampered = [*LOG[:20], LOG[20]._replace(data=datas[20]), *LOG[21:]]
+    report = verify_ledger(tampered, leaves=[*LEAVES[:5], (5, b"bad"), *LEAVES[6:]])
+    assert (report.ok, report.first_bad_position, report.first_bad_leaf) == (False, 20, 5)

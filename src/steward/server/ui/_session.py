@@ -4,7 +4,8 @@ The cookie is sealed with Fernet (AES-CBC encrypted and HMAC-SHA256 signed, with
 so it can be neither read nor forged without the server's key, and it expires
 :data:`SESSION_SECONDS` after sign-in. It holds the API token the user signed in with; every request
 re-checks that token through ``IdentityService.authenticate``, so a revoked or expired token, or a
-disabled principal, ends the session at once. Every session (signed in or not) carries a random
+disabled principal, ends the session at once (a change made by another process, within
+``STEWARD_AUTH_CACHE_SECONDS``). Every session (signed in or not) carries a random
 CSRF token that each form posts back; a post without the matching token is refused.
 
 A flash message (the confirmation a page shows once, after a form's post redirected to it) rides

@@ -1,0 +1,176 @@
+"""Two ordered queries read side by side on one connection, straight from the driver's cursors.
+
+The ledger's verification reads every event and every tree leaf, both in order, and hashes each
+event as it goes. Rows come from the driver's own cursors, a batch at a time: no SQLAlchemy row
+objects and no per-row Python on the way.
+
+On PostgreSQL the cursors are server-side (binary, so hashes arrive as raw bytes) and a reader
+thread fetches the next batch while Python hashes the current one: the server builds the canonical
+bytes in its own process and psycopg waits for them without the GIL, so the two overlap. SQLite
+runs inside this process and its driver gives the GIL back for every row it steps, so a reader
+thread would only queue behind the hashing: there the batches are read inline.
+
+While the stream is open the connection is used by it alone; the transaction's other statements
+run before or after.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_names = itertools.count()
+_END = object()
+
+
+class PairedStream:
+    """The rows of ``main_sql`` and of ``side_sql`` (neither takes parameters), a batch of each at
+    a time, as two iterators: :meth:`main` and :meth:`side`.
+
+    A side batch is handed out when the main batch fetched with it is taken, so the side rows must
+    be consumed in step with the main ones (side row *i* after main row *i*), as a pass comparing
+    the two does. A consumer may stop taking side rows: they are then dropped, and the side
+    iterator refuses to go on. ``progress`` is told the count of main rows taken after each batch.
+    """
+
+    def __init__(
+        self,
+        driver: Any,
+        main_sql: str,
+        side_sql: str,
+        *,
+        server_side: bool,
+        batch: int = 10_000,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._cursors = [_cursor(driver, server_side) for _ in (main_sql, side_sql)]
+        self._sql = (main_sql, side_sql)
+        self._batch = batch
+        self._progress = progress
+        self._side: deque[list[Any]] = deque()
+        self._side_left = True
+        self._side_dropped = False
+        self._queue: queue.Queue[Any] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = False
+        if server_side:
+            self._queue = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._read_ahead, name="steward-stream", daemon=True)
+            self._thread.start()
+
+    def main(self) -> Iterator[Any]:
+        return itertools.chain.from_iterable(self._main_batches())
+
+    def side(self) -> Iterator[Any]:
+        return itertools.chain.from_iterable(self._side_batches())
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            while self._thread.is_alive():
+                self._drain()
+                self._thread.join(timeout=0.05)
+            self._drain()
+        for cursor in self._cursors:
+            cursor.close()
+
+    def __enter__(self) -> PairedStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _fetch(self) -> tuple[list[Any], list[Any]] | None:
+        """The next main batch and the side batch read with it; ``None`` at the end. The queries
+        run at the first call (so a failing one is raised to the reader of the rows)."""
+        main, side = self._cursors
+        if not self._started:
+            self._started = True
+            main.execute(self._sql[0])
+            side.execute(self._sql[1])
+        rows = main.fetchmany(self._batch)
+        if not rows:
+            return None
+        more = side.fetchmany(self._batch) if self._side_left else []
+        self._side_left = len(more) == self._batch
+        return rows, more
+
+    def _next_pair(self) -> tuple[list[Any], list[Any]] | None:
+        if self._queue is None:
+            return self._fetch()
+        item = self._queue.get()
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        pair: tuple[list[Any], list[Any]] = item
+        return pair
+
+    def _main_batches(self) -> Iterator[list[Any]]:
+        taken = 0
+        while (pair := self._next_pair()) is not None:
+            rows, side = pair
+            if side and not self._side_dropped:
+                self._side.append(side)
+                if len(self._side) > 4:  # in step it holds one or two: its consumer has stopped
+                    self._side.clear()
+                    self._side_dropped = True
+            yield rows
+            taken += len(rows)
+            if self._progress is not None:
+                self._progress(taken)
+
+    def _side_batches(self) -> Iterator[list[Any]]:
+        while True:
+            if self._side_dropped:
+                raise RuntimeError("the side rows were not read in step with the main ones")
+            if not self._side:
+                return  # the side query has no more rows for the main rows taken
+            yield self._side.popleft()
+
+    # -- the reader thread (server-side cursors) -----------------------------------------------
+
+    def _read_ahead(self) -> None:
+        try:
+            while not self._stop.is_set():
+                pair = self._fetch()
+                if pair is None:
+                    break
+                if not self._put(pair):
+                    return
+            self._put(_END)
+        except BaseException as error:  # raised in the consumer's thread
+            self._put(error)
+
+    def _put(self, item: Any) -> bool:
+        if self._queue is None:  # pragma: no cover (only the reader thread puts)
+            return False
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _drain(self) -> None:
+        if self._queue is None:  # pragma: no cover
+            return
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+
+def _cursor(driver: Any, server_side: bool) -> Any:
+    if server_side:  # psycopg: a named cursor is declared on the server, fetched in batches
+        return driver.cursor(name=f"steward_stream_{next(_names)}", binary=True)
+    return driver.cursor()

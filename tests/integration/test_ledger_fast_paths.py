@@ -1,0 +1,118 @@
+"""The ledger's fast paths, on both backends: verification reads the events and the tree's leaves
+side by side from the driver's cursors (a reader thread ahead of the hashing on PostgreSQL), and
+the usual inclusion proof is one statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from steward.errors import Unavailable
+from steward.ledger import leaf_hash, verify_ledger
+from steward.service import Caller, MemoryKeys, Steward
+from steward.storage._streams import PairedStream
+from tests.integration.ledger_support import head_size, populate
+from tests.integration.support import model_spec
+
+
+@pytest.fixture
+def filled(steward: Steward, admin: Caller) -> Steward:
+    steward.ledger.use_keys(MemoryKeys())
+    steward.ledger.start()
+    populate(steward, admin)  # eleven events
+    return steward
+
+
+def test_events_and_leaves_come_in_step_in_batches_with_progress(filled: Steward) -> None:
+    told: list[int] = []
+    with filled.store.read() as tx, tx.ledger.verification_rows(batch=4, progress=told.append) as pair:
+        events, leaves = pair
+        report = verify_ledger(events, first_position=1, leaves=leaves)
+    size = head_size(filled)
+    assert (report.ok, report.size, report.first_bad_leaf) == (True, size, None)
+    assert told == [4, 8, size]
+    with filled.store.read() as tx, tx.ledger.verification_rows(batch=4) as (events, leaves):
+        rows = list(events)
+        assert list(leaves) == [(seq - 1, leaf_hash(data)) for seq, data, _, _ in rows]
+
+
+def test_a_consumer_may_stop_early_or_leave_the_leaves_and_the_transaction_goes_on(
+    filled: Steward,
+) -> None:
+    with filled.store.read() as tx:
+        with tx.ledger.verification_rows(batch=2) as (events, _):
+            assert next(events)[0] == 1  # the rest is never read
+        with tx.ledger.verification_rows(batch=2) as (events, leaves):
+            assert len(list(events)) == head_size(filled)  # no leaf taken: they are dropped
+            with pytest.raises(RuntimeError, match="in step"):
+                next(leaves)
+        assert tx.ledger.tree_size() == head_size(filled)  # the connection is free again
+
+
+def test_a_tree_short_of_leaves_ends_the_leaves_early(filled: Steward, admin: Caller) -> None:
+    with filled.store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_nodes WHERE level = 0 AND idx >= 6"))
+    with filled.store.read() as tx, tx.ledger.verification_rows(batch=4) as (events, leaves):
+        report = verify_ledger(events, first_position=1, leaves=leaves)
+    assert (report.ok, report.first_bad_leaf, report.leaf_missing) == (True, 7, True)
+    verdict = filled.audit.verify(admin)
+    assert (verdict.ok, verdict.first_bad_seq) == (False, 7)
+    assert "is missing" in (verdict.problem or "")
+
+
+def test_a_failing_query_is_raised_to_the_reader_of_the_rows(filled: Steward) -> None:
+    with filled.store.read() as tx:
+        driver = tx.s.connection().connection.driver_connection
+        server_side = filled.store.backend == "postgresql"
+        stream = PairedStream(driver, "SELECT * FROM no_such_table", "SELECT 1", server_side=server_side)
+        with stream, pytest.raises(Exception, match="no_such_table"):
+            list(stream.main())
+
+
+def test_a_database_error_while_verifying_is_unavailable(filled: Steward, admin: Caller) -> None:
+    with filled.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE ledger_nodes RENAME TO ledger_nodes_gone"))
+    with pytest.raises(Unavailable, match="cannot be read"):
+        filled.audit.verify(admin)
+
+
+def test_the_usual_inclusion_proof_is_one_statement_and_the_same_proof(
+    filled: Steward, admin: Caller
+) -> None:
+    size = head_size(filled)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    for seq in range(1, size + 1):
+        event.listen(filled.store.engine, "before_cursor_execute", count)
+        try:
+            proof = filled.ledger.inclusion_proof(admin, seq)
+        finally:
+            event.remove(filled.store.engine, "before_cursor_execute", count)
+        assert proof == filled.ledger.inclusion_proof(admin, seq, size=size)
+        assert proof.checkpoint is not None and proof.checkpoint.size == size
+    assert len([s for s in statements if "ledger_nodes" in s]) == size
+    assert all("ledger_nodes" in s for s in statements if not s.startswith("BEGIN"))
+
+
+def test_verification_reads_one_moment_while_others_write(
+    filled: Steward, admin: Caller, database_url: str
+) -> None:
+    """A write committed while ``audit verify`` runs is not half-seen (the head before it, the tree
+    after it): the whole pass reads one snapshot."""
+    other = Steward.open(database_url)
+    size = head_size(filled)
+    try:
+
+        def write_meanwhile(_: int) -> None:
+            other.registry.create_model(admin, model_spec("written-meanwhile"))
+
+        verdict = filled.audit.verify(admin, progress=write_meanwhile)
+    finally:
+        other.close()
+    assert (verdict.ok, verdict.events, verdict.problem) == (True, size, None)
+    assert head_size(filled) == size + 1
