@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from steward.domain import HarvestJob, ModelVersion, SourceLink
 from steward.errors import Conflict, NotFound
+from steward.storage._subjects import model_id, version_id
 from steward.storage._tables import (
     Base,
     SqlDataset,
@@ -166,14 +167,7 @@ class SqlSources:
     # -- version source links ------------------------------------------------------------------
 
     def _version_pk(self, model: str, version: int) -> int:
-        found = self.s.scalar(
-            select(SqlModelVersion.id)
-            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlModel.name == model, SqlModelVersion.version == version)
-        )
-        if found is None:
-            raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
-        return int(found)
+        return version_id(self.s, model, version)
 
     def find_linked(self, platform: str, external_id: str) -> tuple[str, int] | None:
         """The (model, version) a platform's id is linked to."""
@@ -545,11 +539,9 @@ class SqlSources:
 
     def alias_guards(self, model: str) -> dict[str, str] | None:
         """The model's guarded aliases (alias → environment), or ``None`` when it keeps the defaults."""
-        model_id = self.s.scalar(select(SqlModel.id).where(SqlModel.name == model))
-        if model_id is None:
-            raise NotFound(f"model {model!r} does not exist", {"model": model})
+        model_pk = model_id(self.s, model)
         rows = self.s.execute(
-            select(SqlAliasGuard.alias, SqlAliasGuard.environment).where(SqlAliasGuard.model_id == model_id)
+            select(SqlAliasGuard.alias, SqlAliasGuard.environment).where(SqlAliasGuard.model_id == model_pk)
         ).all()
         if not rows:
             return None
@@ -558,12 +550,10 @@ class SqlSources:
     def set_alias_guards(self, model: str, guards: Mapping[str, str] | None) -> None:
         """Replace the model's guards: ``None`` goes back to the defaults, an empty mapping stores a
         marker meaning "guard nothing"."""
-        model_id = self.s.scalar(select(SqlModel.id).where(SqlModel.name == model))
-        if model_id is None:
-            raise NotFound(f"model {model!r} does not exist", {"model": model})
-        self.s.execute(delete(SqlAliasGuard).where(SqlAliasGuard.model_id == model_id))
+        model_pk = model_id(self.s, model)
+        self.s.execute(delete(SqlAliasGuard).where(SqlAliasGuard.model_id == model_pk))
         if guards is None:
             return
         rows = dict(guards) or {"": ""}
-        self.s.add_all(SqlAliasGuard(model_id=model_id, alias=a, environment=e) for a, e in rows.items())
+        self.s.add_all(SqlAliasGuard(model_id=model_pk, alias=a, environment=e) for a, e in rows.items())
         self.s.flush()

@@ -54,6 +54,7 @@ from steward.errors import NotFound
 from steward.storage import _convert as convert
 from steward.storage._incidents import SqlIncident, to_incident
 from steward.storage._pages import check_page_size, decode_token, encode_token
+from steward.storage._subjects import version_id
 from steward.storage._tables import (
     Base,
     SqlDataset,
@@ -296,16 +297,7 @@ class SqlGates:
     # -- subjects ----------------------------------------------------------------------------
 
     def _version_id(self, model: str, version: int) -> int:
-        found = self.s.scalar(
-            select(SqlModelVersion.id)
-            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlModel.name == model, SqlModelVersion.version == version)
-        )
-        if found is None:
-            if self.s.scalar(select(SqlModel.id).where(SqlModel.name == model)) is None:
-                raise NotFound(f"model {model!r} does not exist", {"model": model})
-            raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
-        return int(found)
+        return version_id(self.s, model, version)
 
     def _dataset_version_id(self, dataset: str, version: str) -> int:
         found = self.s.scalar(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from steward.domain import Incident, IncidentAction, IncidentState, Page, Severity
 from steward.errors import Conflict, NotFound
 from steward.storage._pages import check_page_size, decode_token, encode_token
+from steward.storage._subjects import model_id
 from steward.storage._tables import Base, SqlModel, UTCDateTime
 
 
@@ -77,10 +78,7 @@ class SqlIncidents:
         self.s = session
 
     def _model_id(self, name: str) -> int:
-        found = self.s.scalar(select(SqlModel.id).where(SqlModel.name == name))
-        if found is None:
-            raise NotFound(f"model {name!r} does not exist", {"model": name})
-        return int(found)
+        return model_id(self.s, name)
 
     def insert(self, incident: Incident) -> Incident:
         row = SqlIncident(

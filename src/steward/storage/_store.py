@@ -57,6 +57,7 @@ from steward.storage._gates import SqlGates
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
 from steward.storage._pages import check_page_size, decode_token, page_of
+from steward.storage._subjects import model_id
 from steward.storage._tables import (
     SqlApiToken,
     SqlAuditEvent,
@@ -263,10 +264,7 @@ class SqlTransaction:
         return row
 
     def _model_id(self, name: str) -> int:
-        found = self.s.connection().execute(_MODEL_ID, {"name": name}).scalar()
-        if found is None:
-            raise NotFound(f"model {name!r} does not exist", {"model": name})
-        return int(found)
+        return model_id(self.s, name)
 
     def find_model(self, name: str) -> Model | None:
         row = self.s.connection().execute(_MODEL, {"name": name}).one_or_none()  # a row, no ORM object

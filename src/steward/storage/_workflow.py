@@ -53,6 +53,7 @@ from steward.domain import (
 from steward.domain import Promotion as PromotionRecord
 from steward.errors import Conflict, InvalidInput, NotFound
 from steward.storage import _convert as convert
+from steward.storage import _subjects as subjects
 from steward.storage._gates import SqlPolicyDecision
 from steward.storage._pages import (
     check_page_size,
@@ -284,22 +285,10 @@ class SqlWorkflow:
     # -- subjects ----------------------------------------------------------------------------
 
     def version_id(self, model: str, version: int) -> int:
-        found = self.s.scalar(
-            select(SqlModelVersion.id)
-            .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-            .where(SqlModel.name == model, SqlModelVersion.version == version)
-        )
-        if found is None:
-            if self.s.scalar(select(SqlModel.id).where(SqlModel.name == model)) is None:
-                raise NotFound(f"model {model!r} does not exist", {"model": model})
-            raise NotFound(f"model {model!r} has no version {version}", {"model": model, "version": version})
-        return int(found)
+        return subjects.version_id(self.s, model, version)
 
     def model_id(self, model: str) -> int:
-        found = self.s.scalar(select(SqlModel.id).where(SqlModel.name == model))
-        if found is None:
-            raise NotFound(f"model {model!r} does not exist", {"model": model})
-        return int(found)
+        return subjects.model_id(self.s, model)
 
     def set_version_state(self, version: ModelVersion, expected_revision: int) -> None:
         """Write a version's lifecycle state if its stored revision is still ``expected_revision``."""
