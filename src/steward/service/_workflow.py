@@ -447,20 +447,21 @@ class WorkflowService:
                     plan.append((tier, each, stages[:index], table.get(each, ())))
             mine = [p for p in plan if caller.principal.roles & set(p[3])]
             chosen = [p for p in plan if p[1] is stage] if stage is not None else (mine or plan)
-            for tier, each, before, roles in chosen:
-                for row in tx.workflow.waiting(tier, each, before, after, page_size + 1):
-                    item = PendingReview(
-                        model=row.model,
-                        version=row.version,
-                        risk_tier=tier,
-                        stage=each,
-                        roles=roles,
-                        version_state=row.state,
-                        registered_by=row.registered_by,
-                        waiting_since=row.since,
-                        waited_seconds=max(0, int((now - row.since).total_seconds())),
-                    )
-                    found.append((row.since, row.version_id, item))
+            arms = [(tier, each, before) for tier, each, before, _ in chosen]
+            for arm, row in tx.workflow.waiting(arms, after, page_size + 1):
+                tier, each, _, roles = chosen[arm]
+                item = PendingReview(
+                    model=row.model,
+                    version=row.version,
+                    risk_tier=tier,
+                    stage=each,
+                    roles=roles,
+                    version_state=row.state,
+                    registered_by=row.registered_by,
+                    waiting_since=row.since,
+                    waited_seconds=max(0, int((now - row.since).total_seconds())),
+                )
+                found.append((row.since, row.version_id, item))
         found.sort(key=lambda f: (f[0], f[1]))
         page = found[:page_size]
         token = queue_token(page[-1][0], page[-1][1]) if len(found) > page_size else None

@@ -25,7 +25,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    exists,
+    case,
     func,
     or_,
     select,
@@ -496,21 +496,32 @@ class SqlWorkflow:
 
     def waiting(
         self,
-        tier: RiskTier,
-        stage: ReviewStage,
-        before: Sequence[ReviewStage],
+        arms: Sequence[tuple[RiskTier, ReviewStage, Sequence[ReviewStage]]],
         after: tuple[datetime, int] | None,
         limit: int,
-    ) -> list[WaitingRow]:
-        """Versions of ``tier`` models whose ``stage`` nobody has signed while every stage of
-        ``before`` is approved, by how long they have waited (since the approval of the stage just
-        before, or since registration), then version id; after the keyset ``after``."""
-        params: dict[str, Any] = {"tier": tier.value, "limit": limit, "states": _WAITING_STATES}
+    ) -> list[tuple[int, WaitingRow]]:
+        """What waits at each arm ``(tier, stage, before)`` of the queue, in one statement: versions
+        of ``tier`` models whose ``stage`` nobody has signed while every stage of ``before`` is
+        approved. Rows come by how long they have waited (since the approval of the stage just
+        before, or since registration), then version id, after the keyset ``after``; each is paired
+        with the index of its arm. One statement, because the auditor's queue has an arm for every
+        stage of every tier."""
+        if not arms:
+            return []
+        params: dict[str, Any] = {"limit": limit, "states": _WAITING_STATES}
         if after is not None:
             params.update(after_since=after[0], after_id=after[1])
-        stmt = _waiting_statement(stage, tuple(before), after is not None)
-        rows: Sequence[Any] = self.s.execute(stmt, params).all()
-        return [WaitingRow(int(r[0]), r[1], int(r[2]), VersionState(r[3]), r[4], r[5]) for r in rows]
+        key = tuple((tier, stage, tuple(before)) for tier, stage, before in arms)
+        rows: Sequence[Any] = self.s.execute(_waiting_union(key, after is not None), params).all()
+        return [
+            (
+                int(r.arm),
+                WaitingRow(
+                    int(r.id), r.name, int(r.version), VersionState(r.state), r.registered_by, r.since
+                ),
+            )
+            for r in rows
+        ]
 
     # -- periodic reviews --------------------------------------------------------------------
 
@@ -749,50 +760,56 @@ _WAITING_STATES = [
 
 
 @functools.cache
-def _waiting_statement(stage: ReviewStage, before: tuple[ReviewStage, ...], keyset: bool) -> Any:
-    """The queue query for one stage of one tier's table, built once (tier, keyset and limit bound).
+def _waiting_union(
+    arms: tuple[tuple[RiskTier, ReviewStage, tuple[ReviewStage, ...]], ...], keyset: bool
+) -> Any:
+    """The queue query for every arm at once (arms, keyset; the states and limit are bound).
 
-    It is driven from the versions in a waiting state (an index, and few of them); the tier is an
-    ``IN`` over models rather than a join condition the planner could start from (SQLite would read
-    every version of every model of the tier), and each stage condition is an ``EXISTS`` probe of
-    review_stages' primary key.
+    One pass over the versions in a waiting state (an index, and few of them) with their models;
+    each stage any arm names is joined once from review_stages' primary key, and a ``CASE`` picks
+    the arm a version waits at (at most one: within a tier a stage waits only once every stage
+    before it is approved) and when it began to wait. Earlier forms ran a query per arm, each
+    scanning the same versions again, and PostgreSQL planned the tier as a nested loop over
+    models; the auditor's queue, with an arm for every stage of every tier, paid for both.
     """
     version, model = SqlModelVersion, SqlModel
-    signed = aliased(SqlReviewStage, name="signed")
-    stmt = (
-        select(version.id, model.name, version.version, version.state, version.registered_by)
-        .join(model, model.id == version.model_id)
-        .where(
-            version.state.in_(bindparam("states", expanding=True)),
-            version.model_id.in_(
-                select(model.id).where(model.risk_tier == bindparam("tier"), model.state != "retired")
-            ),
-            ~exists().where(signed.version_id == version.id, signed.stage == stage.value),
-        )
+    stages = sorted(
+        {stage for _, stage, before in arms for stage in (stage, *before)}, key=list(ReviewStage).index
     )
-    for index, earlier in enumerate(before):
-        done = aliased(SqlReviewStage, name=f"done_{index}")
-        stmt = stmt.where(
-            exists().where(
-                done.version_id == version.id, done.stage == earlier.value, done.approved.is_(True)
-            )
+    joined = {stage: aliased(SqlReviewStage, name=f"stage_{n}") for n, stage in enumerate(stages)}
+    source: Any = version.__table__.join(model.__table__, model.id == version.model_id)
+    for stage, row in joined.items():
+        source = source.outerjoin(row, and_(row.version_id == version.id, row.stage == stage.value))
+    which, since = [], []
+    for index, (tier, stage, before) in enumerate(arms):
+        condition = and_(
+            model.risk_tier == tier.value,
+            joined[stage].version_id.is_(None),
+            *(joined[earlier].approved.is_(True) for earlier in before),
         )
-    since: Any = version.created_at
-    if before:
-        previous = aliased(SqlReviewStage, name="previous")
-        since = (
-            select(previous.decided_at)
-            .where(previous.version_id == version.id, previous.stage == before[-1].value)
-            .scalar_subquery()
+        which.append((condition, index))
+        since.append((condition, joined[before[-1]].decided_at if before else version.created_at))
+    inner = (
+        select(
+            version.id,
+            model.name,
+            version.version,
+            version.state,
+            version.registered_by,
+            case(*since, else_=None).label("since"),
+            case(*which, else_=None).label("arm"),
         )
-    stmt = stmt.add_columns(since.label("since"))
+        .select_from(source)
+        .where(version.state.in_(bindparam("states", expanding=True)), model.state != "retired")
+        .subquery("waiting")
+    )
+    stmt = select(inner).where(inner.c.arm.is_not(None))
     if keyset:
+        after_since = bindparam("after_since", type_=UTCDateTime())
         stmt = stmt.where(
             or_(
-                since > bindparam("after_since", type_=UTCDateTime()),
-                and_(
-                    since == bindparam("after_since", type_=UTCDateTime()), version.id > bindparam("after_id")
-                ),
+                inner.c.since > after_since,
+                and_(inner.c.since == after_since, inner.c.id > bindparam("after_id")),
             )
         )
-    return stmt.order_by(since, version.id).limit(bindparam("limit", type_=Integer()))
+    return stmt.order_by(inner.c.since, inner.c.id).limit(bindparam("limit", type_=Integer()))
