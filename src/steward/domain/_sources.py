@@ -141,7 +141,9 @@ class ModelSource(Protocol):
 
     def model(self, name: str) -> SourceModel | None: ...
 
-    def versions(self, models: Sequence[SourceModel]) -> Iterator[SourceVersion]: ...
+    def versions(self, models: Sequence[SourceModel]) -> Iterator[SourceVersion]:
+        """The versions of ``models``: each model's together (never interleaved with another's),
+        oldest first, so that a harvest can write a model as soon as the listing passes it."""
 
     def version(self, model: str, version: str) -> SourceVersion | None: ...
 

@@ -15,9 +15,12 @@ counts what happened and why.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from steward.domain import (
     Action,
@@ -61,7 +64,9 @@ __all__ = [
 ]
 
 RUN_BATCH = 200
+T = TypeVar("T")
 VERSION_BATCH = 200  # versions per write transaction (a model with more is written whole)
+READ_AHEAD = 250  # versions the listing thread hands over at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,88 @@ class _Fetched:
 
     current: dict[str, ModelVersion]
     artifacts: dict[str, SourceArtifact]
+
+
+def _groups(
+    models: Sequence[SourceModel], versions: Iterable[SourceVersion], only_runs: set[str] | None
+) -> Iterator[_Group]:
+    """Each model with its versions (those of ``only_runs``, when given), as soon as the listing
+    moves past it (the port lists a model's versions together), then the models it listed no
+    version of (unless only some runs' versions are wanted). Should a source break that promise, a
+    model met again is one more group: a harvest writes only what differs, so nothing is lost."""
+    by_name = {m.name: m for m in models}
+    met: set[str] = set()
+
+    def group(name: str, found: list[SourceVersion]) -> _Group | None:
+        met.add(name)
+        chosen = tuple(
+            sorted(
+                (v for v in found if only_runs is None or v.run_id in only_runs),
+                key=lambda v: int(v.version) if v.version.isdigit() else 0,
+            )
+        )
+        if only_runs is not None and not chosen:
+            return None
+        return _Group(by_name[name], chosen, chosen)
+
+    name: str | None = None
+    found: list[SourceVersion] = []
+    for version in versions:
+        if version.model not in by_name:
+            continue
+        if version.model != name:
+            if name is not None and (ready := group(name, found)) is not None:
+                yield ready
+            name, found = version.model, []
+        found.append(version)
+    if name is not None and (ready := group(name, found)) is not None:
+        yield ready
+    for model in models:
+        if model.name not in met and (ready := group(model.name, [])) is not None:
+            yield ready
+
+
+def _read_ahead(items: Iterable[T], depth: int) -> Iterator[T]:
+    """``items``, read by a thread of their own up to ``depth`` ahead (in chunks): the platform
+    answers the next page of a listing while the harvest writes the last. An error in the reading
+    is raised here, where its item would have come; leaving early stops the reader."""
+    chunks: queue.Queue[tuple[list[T], BaseException | None, bool]] = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def hand(chunk: list[T], error: BaseException | None = None, end: bool = False) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put((chunk, error, end), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        chunk: list[T] = []
+        try:
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= depth:
+                    if not hand(chunk):
+                        return
+                    chunk = []
+        except BaseException as error:  # handed over, raised by the consumer
+            hand(chunk, error, True)
+            return
+        hand(chunk, None, True)
+
+    threading.Thread(target=read, name="steward-harvest-listing", daemon=True).start()
+    try:
+        while True:
+            chunk, error, end = chunks.get()
+            yield from chunk
+            if error is not None:
+                raise error
+            if end:
+                return
+    finally:
+        stop.set()
 
 
 def _batches(groups: Iterable[_Group], size: int = VERSION_BATCH) -> Iterator[list[_Group]]:
@@ -270,20 +357,10 @@ class HarvestService(HarvestJobs):
         models = list(ctx.source.models(names))
         for missing in sorted(set(names or ()) - {m.name for m in models}):
             ctx.summary.skip("model", missing, f"no registered model named {missing!r} at the source")
-        groups: dict[str, list[SourceVersion]] = {m.name: [] for m in models}
-        for version in ctx.source.versions(models):
-            if version.model in groups and (only_runs is None or version.run_id in only_runs):
-                groups[version.model].append(version)
-        total = sum(len(v) for v in groups.values())
         done = 0
-        report("versions", 0, total)
-        todo: list[_Group] = []
-        for model in models:
-            versions = sorted(groups[model.name], key=lambda v: int(v.version) if v.version.isdigit() else 0)
-            if only_runs is not None and not versions:
-                continue
-            todo.append(_Group(model, tuple(versions), tuple(versions)))
-        for batch in _batches(todo, self.batch_size):
+        report("versions", 0, None)
+        listing = _read_ahead(ctx.source.versions(models), READ_AHEAD)
+        for batch in _batches(_groups(models, listing, only_runs), self.batch_size):
             try:
                 self._harvest_batch(ctx, batch)
             except StewardError as error:
@@ -291,7 +368,8 @@ class HarvestService(HarvestJobs):
                     raise
                 ctx.summary.errors.append(f"model {batch[0].model.name}: {error.message}")  # a batch of one
             done += sum(len(g.versions) for g in batch)
-            report("versions", done, total)
+            report("versions", done, None)
+        report("versions", done, done)
 
     def _harvest_batch(self, ctx: Context, batch: list[_Group], *, isolate: bool = True) -> None:
         """Registered models and their versions: fetch what is missing, write in one transaction,
@@ -331,10 +409,7 @@ class HarvestService(HarvestJobs):
             self._write_back(ctx, touched)
         written = [g for g in valid if ctx.models.get(g.model.name)]
         with self.store.read() as tx:
-            unguarded = {
-                g.model.name: unguarded_aliases(tx, ctx.source, g.model, ctx.linked, ctx.summary)
-                for g in written
-            }
+            unguarded = unguarded_aliases(tx, ctx.source, [g.model for g in written], ctx.linked, ctx.summary)
         if self.guard is None or ctx.guard_caller is None:
             return
         for group in written:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 PAGE = 1000
+VERSION_ORDER = ["name ASC", "version_number ASC"]  # a model's versions together, oldest first
 DIGEST_MODES = ("auto", "files", "metadata")
 
 
@@ -282,6 +283,8 @@ class MlflowSource:
         )
 
     def versions(self, models: Sequence[SourceModel]) -> Iterator[SourceVersion]:
+        """Each model's versions together, oldest first (the port's promise), by name: in pages of
+        ``PAGE`` so that a harvest writes one page while MLflow answers the next."""
         by_name = {m.name: m for m in models}
         filters = [f"name='{_quote_filter(m.name)}'" for m in models] if len(models) <= 20 else [""]
         for query in filters:
@@ -289,7 +292,7 @@ class MlflowSource:
             while True:
                 with self._calls("model versions"):
                     page = self.client.search_model_versions(
-                        query or None, max_results=10_000, page_token=token
+                        query or None, max_results=PAGE, order_by=VERSION_ORDER, page_token=token
                     )
                 for mv in page:
                     owner = by_name.get(mv.name)
