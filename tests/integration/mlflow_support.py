@@ -57,21 +57,26 @@ class MlflowServer:
                 self.process.wait()
 
 
-def start_mlflow(root: Path) -> MlflowServer:
+def start_mlflow(
+    root: Path, *, port: int | None = None, app: str | None = None, extra_env: dict[str, str] | None = None
+) -> MlflowServer:
+    """Start (or, on the same ``root`` and ``port``, restart) a server; ``app`` names an MLflow
+    server app such as ``basic-auth``."""
     from cryptography.fernet import Fernet
 
     root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = root / "mlflow.log"
     env = {
         **os.environ,
         **MLFLOW_ENV,
         "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        **(extra_env or {}),
     }
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "MLFLOW_TRACKING_URI"):
         env.pop(name, None)
     executable = Path(sys.executable).with_name("mlflow")
-    with log.open("wb") as sink:
+    with log.open("ab") as sink:
         process = subprocess.Popen(
             [
                 str(executable),
@@ -86,6 +91,7 @@ def start_mlflow(root: Path) -> MlflowServer:
                 f"sqlite:///{root / 'mlflow.db'}",
                 "--artifacts-destination",
                 str(root / "artifacts"),
+                *(["--app-name", app] if app else []),
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
