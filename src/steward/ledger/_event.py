@@ -59,3 +59,29 @@ def seal(prev_hash: str, fields: dict[str, Any]) -> tuple[bytes, str]:
     """Canonical bytes of the event and its chain hash."""
     data = canonical_bytes(event_document(fields))
     return data, chain_hash(prev_hash, data)
+
+
+_ORDERED = tuple(sorted(HASHED_FIELDS))  # the order canonical JSON writes an event's keys in
+
+
+def seal_encoded(prev_hash: str, fields: dict[str, Any]) -> tuple[bytes, str, str | None, str | None]:
+    """:func:`seal`, encoding ``before`` and ``after`` once for both the hash and the stored text:
+    ``(canonical bytes, chain hash, before text, after text)``. The bytes are the same as
+    :func:`seal`'s: canonical JSON writes an object as its sorted keys, each with its value's own
+    canonical text, so the stored texts are spliced in where the whole document would put them."""
+    before, after = encode_json(fields["before"]), encode_json(fields["after"])
+    texts = {"before": "null" if before is None else before, "after": "null" if after is None else after}
+    parts = [f'"{name}":{texts.get(name) or _scalar(fields[name])}' for name in _ORDERED]
+    data = ("{" + ",".join(parts) + "}").encode("utf-8")
+    return data, chain_hash(prev_hash, data), before, after
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _encode_string(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+_encode_string = json.encoder.encode_basestring  # a string as canonical_bytes writes it (ensure_ascii off)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from steward.domain import AuditEvent, DomainEvent, Origin
 from steward.ledger import leaf_hash
-from steward.ledger._event import format_time, seal
+from steward.ledger._event import format_time, seal_encoded
 from steward.storage import LedgerHead, SqlStore, SqlTransaction
 
 AfterCommit = Callable[[AuditEvent], None]
@@ -24,7 +24,7 @@ AfterCommit = Callable[[AuditEvent], None]
 
 class EventBatch(list[AuditEvent]):
     """The events one transaction emitted, with the RFC 6962 leaf hash of each one's canonical
-    bytes (kept from :func:`seal`, so the tree hashes exactly what the chain hashed)."""
+    bytes (kept from :func:`seal_encoded`, so the tree hashes exactly what the chain hashed)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,8 +84,10 @@ class EventBus:
             "client_address": origin.client_address,
             "user_agent": origin.user_agent,
         }
-        data, event_hash = seal(head.head_hash, fields)
-        stored = tx.append_event(fields, head.head_hash, event_hash, move_head=batch is None)
+        data, event_hash, before, after = seal_encoded(head.head_hash, fields)
+        stored = tx.append_event(
+            fields, head.head_hash, event_hash, move_head=batch is None, texts=(before, after)
+        )
         pending.append(stored)
         if batch is not None:
             batch.leaves.append(leaf_hash(data))

@@ -16,7 +16,7 @@ harvest (which catches the bypasses made while deliveries were not arriving), so
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,14 @@ def promoted_deployment(tx: SqlTransaction, model: str, environment: str) -> Dep
     if active is None or active.id not in tx.workflow.promotions_for([active.id]):
         return None
     return active
+
+
+def promoted_deployments(tx: SqlTransaction, models: Iterable[str]) -> dict[tuple[str, str], Deployment]:
+    """:func:`promoted_deployment` of every environment of each of ``models``, by ``(model,
+    environment)``, in two queries."""
+    active = tx.active_deployments(models)
+    promoted = tx.workflow.promotions_for(d.id for d in active.values())
+    return {key: d for key, d in active.items() if d.id in promoted}
 
 
 #: The events after which the guarded aliases follow Steward (sync after commit).

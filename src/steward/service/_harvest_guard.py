@@ -12,12 +12,12 @@ registry must not take a team's production alias away), or was dealt with when i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from steward.domain import ModelSource, ModelVersion, SourceModel
+from steward.domain import DEFAULT_ALIAS_GUARDS, ModelSource, ModelVersion, SourceModel
 from steward.errors import StewardError
 from steward.service._caller import Caller
-from steward.service._guard import GuardService, guards_for, promoted_deployment
+from steward.service._guard import GuardService, promoted_deployments
 from steward.service._harvest_support import HarvestSummary
 from steward.storage import SqlTransaction
 
@@ -45,27 +45,30 @@ def seen_aliases(
 def unguarded_aliases(
     tx: SqlTransaction,
     source: ModelSource,
-    src: SourceModel,
+    models: Sequence[SourceModel],
     linked: Mapping[str, tuple[str, int]],
     summary: HarvestSummary,
-) -> list[tuple[str, str]]:
-    """The guarded aliases pointing at versions Steward has not promoted there, as ``(alias,
-    version)``; each is reported in the summary's ``unguarded``."""
-    if not src.aliases or tx.find_model(src.name) is None:
-        return []
-    guards = guards_for(tx, src.name)
-    found: list[tuple[str, str]] = []
-    for alias, version in sorted(src.aliases.items()):
-        environment = guards.get(alias)
-        if environment is None:
-            continue
-        key = linked.get(source.external_id(src.name, version))
-        active = promoted_deployment(tx, src.name, environment)
-        if key is None or active is None or active.version != key[1] or key[0] != src.name:
-            summary.unguarded.append(
-                f"{src.name}@{alias} -> version {version}: not deployed to {environment} in Steward"
-            )
-            found.append((alias, version))
+) -> dict[str, list[tuple[str, str]]]:
+    """For each of ``models`` (recorded in Steward), the guarded aliases pointing at versions
+    Steward has not promoted there, as ``(alias, version)``; each is reported in the summary's
+    ``unguarded``. A batch's models are read together: their guards, then their deployments."""
+    aliased = [m for m in models if m.aliases]
+    stored = tx.sources.alias_guards_of(m.name for m in aliased)
+    promoted = promoted_deployments(tx, [m.name for m in aliased])
+    found: dict[str, list[tuple[str, str]]] = {m.name: [] for m in models}
+    for src in aliased:
+        guards = stored[src.name]
+        for alias, version in sorted(src.aliases.items()):
+            environment = (dict(DEFAULT_ALIAS_GUARDS) if guards is None else guards).get(alias)
+            if environment is None:
+                continue
+            key = linked.get(source.external_id(src.name, version))
+            active = promoted.get((src.name, environment))
+            if key is None or active is None or active.version != key[1] or key[0] != src.name:
+                summary.unguarded.append(
+                    f"{src.name}@{alias} -> version {version}: not deployed to {environment} in Steward"
+                )
+                found[src.name].append((alias, version))
     return found
 
 

@@ -547,6 +547,24 @@ class SqlSources:
             return None
         return {alias: env for alias, env in rows if alias != ""}
 
+    def alias_guards_of(self, models: Iterable[str]) -> dict[str, dict[str, str] | None]:
+        """:meth:`alias_guards` of each of ``models``, in one query."""
+        names = list(models)
+        found: dict[str, dict[str, str] | None] = dict.fromkeys(names)
+        if not names:
+            return found
+        rows = self.s.execute(
+            select(SqlModel.name, SqlAliasGuard.alias, SqlAliasGuard.environment)
+            .join(SqlModel, SqlModel.id == SqlAliasGuard.model_id)
+            .where(SqlModel.name.in_(names))
+        ).all()
+        for name, alias, environment in rows:
+            guards = found.get(name) or {}
+            if alias != "":  # the marker of "guard nothing"
+                guards[alias] = environment
+            found[name] = guards
+        return found
+
     def set_alias_guards(self, model: str, guards: Mapping[str, str] | None) -> None:
         """Replace the model's guards: ``None`` goes back to the defaults, an empty mapping stores a
         marker meaning "guard nothing"."""

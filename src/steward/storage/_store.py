@@ -48,7 +48,7 @@ from steward.domain import (
     TrainingRun,
 )
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
-from steward.ledger._event import decode_json, encode_json, format_time
+from steward.ledger._event import encode_json, format_time
 from steward.storage import _convert as convert
 from steward.storage._connectors import SqlSources, links_by_version
 from steward.storage._engine import folded
@@ -723,6 +723,14 @@ class SqlTransaction:
         )
         return found[-1] if found else None
 
+    def active_deployments(self, models: Iterable[str]) -> dict[tuple[str, str], Deployment]:
+        """The active deployment of each ``(model, environment)`` of ``models``, in one query."""
+        names = list(models)
+        if not names:
+            return {}
+        found = self._deployments(SqlModel.name.in_(names), SqlDeployment.state == "active")
+        return {(d.model, d.environment): d for d in found}  # by id: the newest of any two wins
+
     def insert_deployment(self, deployment: Deployment) -> Deployment:
         version_row, model_row = self._version_row(deployment.model, deployment.version)
         row = SqlDeployment(
@@ -1014,7 +1022,13 @@ class SqlTransaction:
     # -- audit events ------------------------------------------------------------------------
 
     def append_event(
-        self, fields: dict[str, Any], prev_hash: str, event_hash: str, *, move_head: bool = True
+        self,
+        fields: dict[str, Any],
+        prev_hash: str,
+        event_hash: str,
+        *,
+        move_head: bool = True,
+        texts: tuple[str | None, str | None] | None = None,
     ) -> AuditEvent:
         """Store one sealed event and move the ledger head; call inside ``write()`` only.
 
@@ -1022,12 +1036,14 @@ class SqlTransaction:
         caller that tracks the head itself passes ``move_head=False`` and calls :meth:`move_head`
         once at the end of its batch; its events are then inserted together, in one statement, by
         :meth:`flush_events` (which moving the head, any read of events or of the ledger, and the
-        end of the transaction call first).
+        end of the transaction call first). ``texts`` are the canonical texts of ``before`` and
+        ``after`` when the caller has them already (sealing the event encoded them).
         """
+        before, after = texts or (encode_json(fields["before"]), encode_json(fields["after"]))
         row = {
             **fields,
-            "before": encode_json(fields["before"]),
-            "after": encode_json(fields["after"]),
+            "before": before,
+            "after": after,
             "prev_hash": prev_hash,
             "hash": event_hash,
         }
@@ -1044,8 +1060,8 @@ class SqlTransaction:
             action=row["action"],
             subject_type=row["subject_type"],
             subject_id=row["subject_id"],
-            before=decode_json(row["before"]),
-            after=decode_json(row["after"]),
+            before=fields["before"],  # as given: the stored text is their canonical JSON
+            after=fields["after"],
             reason=row["reason"],
             request_id=row["request_id"],
             client_address=row["client_address"],

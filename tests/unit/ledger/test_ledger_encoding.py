@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from steward.ledger import (
     GENESIS_HASH,
     Checkpoint,
@@ -13,6 +18,7 @@ from steward.ledger import (
     sign_checkpoint,
     verify_checkpoint,
 )
+from steward.ledger._event import encode_json, seal, seal_encoded
 
 EVENT = {
     "seq": 1,
@@ -61,3 +67,41 @@ def test_canonical_json_rules_written_in_the_reference() -> None:
     assert canonical_bytes(value) == (
         '{"Z":-3,"a":"x\\"\\n\\u0001/\x7f\u00e9","b":[1,2.5,1e+16,1e-07,1.0,true,null]}'
     ).encode("utf-8")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+_text = st.text() | st.none()
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**53),
+    texts=st.lists(st.text(), min_size=5, max_size=5),
+    optional=st.lists(_text, min_size=3, max_size=3),
+    before=st.none() | st.dictionaries(st.text(), _json, max_size=5),
+    after=st.none() | st.dictionaries(st.text(), _json, max_size=5),
+)
+def test_sealing_with_the_stored_texts_spliced_in_gives_the_canonical_bytes(
+    seq: int, texts: list[str], optional: list[str | None], before: Any, after: Any
+) -> None:
+    fields = {
+        "seq": seq,
+        "time": texts[0],
+        "actor": texts[1],
+        "action": texts[2],
+        "subject_type": texts[3],
+        "subject_id": texts[4],
+        "before": before,
+        "after": after,
+        "reason": "",
+        "request_id": optional[0],
+        "client_address": optional[1],
+        "user_agent": optional[2],
+    }
+    data, chained, before_text, after_text = seal_encoded(GENESIS_HASH, fields)
+    assert (data, chained) == seal(GENESIS_HASH, fields)
+    assert data == canonical_bytes(fields)
+    assert (before_text, after_text) == (encode_json(before), encode_json(after))
