@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,12 +91,13 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 
-def _alembic_config(engine: Engine) -> Config:
+def _alembic_config(engine: Engine | None) -> Config:
     from alembic.config import Config  # Alembic is imported only when the schema is touched
 
     config = Config()
     config.set_main_option("script_location", str(files("steward.storage") / "migrations"))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
@@ -109,15 +111,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         raise Unavailable(f"cannot reach the database to upgrade it: {exc.orig}") from exc
 
 
+@functools.cache
+def newest_revision() -> str:
+    """The newest migration this Steward ships (read from its scripts once: they do not change
+    while it runs, and reading them is most of what a health check took)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head() or ""
+
+
 def schema_status(engine: Engine) -> tuple[str | None, str]:
     """The schema's current revision and the newest one this Steward knows."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    head = newest_revision()
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         raise Unavailable(f"cannot reach the database: {exc.orig}") from exc
-    return current, head or ""
+    return current, head
