@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
 from steward.ledger import TreeNode
+from steward.storage._bulk import insert_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
 from steward.storage._streams import PairedStream
 from steward.storage._tables import (
@@ -70,7 +71,6 @@ _ENTRY_ROWS = (
     .limit(bindparam("batch"))
 )
 
-_INSERT_NODE = insert(SqlLedgerNode)
 _INSERT_CHECKPOINT = insert(SqlCheckpoint)
 _TREE_SIZE = select(func.max(SqlLedgerNode.idx)).where(SqlLedgerNode.level == 0)
 _CHECKPOINT = select(
@@ -290,8 +290,10 @@ class LedgerRows:
 
     def insert_nodes(self, nodes: Sequence[TreeNode]) -> None:
         if nodes:
-            self.s.connection().execute(
-                _INSERT_NODE, [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
+            insert_rows(
+                self.s.connection(),
+                SqlLedgerNode.__tablename__,
+                [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes],
             )
 
     # -- events as the ledger reads them -----------------------------------------------------

@@ -50,6 +50,7 @@ from steward.domain import (
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
 from steward.ledger._event import encode_json, format_time
 from steward.storage import _convert as convert
+from steward.storage._bulk import insert_rows
 from steward.storage._connectors import SqlSources, links_by_version
 from steward.storage._engine import folded
 from steward.storage._gate_reads import SqlGateReads
@@ -1049,7 +1050,7 @@ class SqlTransaction:
         }
         if move_head:
             self.flush_events()
-            self.s.connection().execute(_INSERT_EVENT, row)
+            insert_rows(self.s.connection(), SqlAuditEvent.__tablename__, [row])
             self.move_head(fields["seq"], event_hash)
         else:
             self._pending.append(row)
@@ -1074,7 +1075,7 @@ class SqlTransaction:
         """Insert the events appended with ``move_head=False`` and not inserted yet."""
         if self._pending:
             rows, self._pending = self._pending, []
-            self.s.connection().execute(_INSERT_EVENT, rows)
+            insert_rows(self.s.connection(), SqlAuditEvent.__tablename__, rows)
 
     def list_events(self, where: AuditFilter, page_size: int, token: str | None) -> Page[AuditEvent]:
         self.flush_events()
@@ -1174,7 +1175,6 @@ def _contains(text: str, *columns: Any) -> ColumnElement[bool]:
     return or_(*(folded(column).like(pattern, escape="\\") for column in columns))
 
 
-_INSERT_EVENT = insert(SqlAuditEvent)
 _MOVE_HEAD = (
     update(SqlLedgerHead)
     .where(SqlLedgerHead.id == 1)
