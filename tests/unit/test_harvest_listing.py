@@ -11,7 +11,8 @@ import pytest
 
 from steward.domain import SourceModel, SourceVersion
 from steward.errors import Unavailable
-from steward.service._harvest import _groups, _read_ahead
+from steward.service._harvest import _groups
+from steward.service._read_ahead import ReadAhead
 
 
 def model(name: str) -> SourceModel:
@@ -77,8 +78,8 @@ def test_read_ahead_keeps_order_and_reads_in_another_thread() -> None:
             readers.add(threading.current_thread().name)
             yield n
 
-    assert list(_read_ahead(items(), 64)) == list(range(1_000))
-    assert readers == {"steward-harvest-listing"}
+    assert list(ReadAhead(items(), 64, name="reader")) == list(range(1_000))
+    assert readers == {"reader"}
 
 
 def test_an_error_in_the_listing_is_raised_after_every_item_read_before_it() -> None:
@@ -88,7 +89,7 @@ def test_an_error_in_the_listing_is_raised_after_every_item_read_before_it() -> 
 
     got: list[int] = []
     with pytest.raises(Unavailable, match="went away while listing"):
-        got.extend(_read_ahead(items(), 4))
+        got.extend(ReadAhead(items(), 4))
     assert got == list(range(10))
 
 
@@ -102,9 +103,9 @@ def test_leaving_early_stops_the_reader() -> None:
             yield n
 
     def readers() -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if t.name == "steward-harvest-listing"]
+        return [t for t in threading.enumerate() if t.name == "early"]
 
-    for n in _read_ahead(items(), 10):
+    for n in ReadAhead(items(), 10, name="early"):
         if n == 5:
             break
     deadline = time.monotonic() + 10
@@ -112,3 +113,18 @@ def test_leaving_early_stops_the_reader() -> None:
         time.sleep(0.01)
     assert not readers()
     assert read < 1_000  # a few chunks ahead at most, then it stopped
+
+
+def test_the_reading_starts_at_once_and_closing_before_reading_stops_it() -> None:
+    started = threading.Event()
+
+    def items() -> Iterator[int]:
+        started.set()
+        yield from range(1_000_000)
+
+    with ReadAhead(items(), 10, name="unread"):
+        assert started.wait(10)  # before anyone asked for an item
+    deadline = time.monotonic() + 10
+    while any(t.name == "unread" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(t.name == "unread" for t in threading.enumerate())

@@ -15,12 +15,11 @@ counts what happened and why.
 
 from __future__ import annotations
 
-import queue
-import threading
+import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import cast
 
 from steward.domain import (
     Action,
@@ -50,6 +49,7 @@ from steward.service._harvest_support import (
     write_back_tags,
 )
 from steward.service._harvest_write import BatchWrite, Context
+from steward.service._read_ahead import ReadAhead
 from steward.storage import SqlStore
 
 __all__ = [
@@ -64,7 +64,6 @@ __all__ = [
 ]
 
 RUN_BATCH = 200
-T = TypeVar("T")
 VERSION_BATCH = 200  # versions per write transaction (a model with more is written whole)
 READ_AHEAD = 250  # versions the listing thread hands over at a time
 
@@ -87,6 +86,13 @@ class _Fetched:
 
     current: dict[str, ModelVersion]
     artifacts: dict[str, SourceArtifact]
+
+
+def _registry(source: ModelSource, names: Sequence[str] | None) -> Iterator[SourceModel | SourceVersion]:
+    """The registered models (all, or ``names``), then their versions."""
+    models = list(source.models(names))
+    yield from models
+    yield from source.versions(models)
 
 
 def _groups(
@@ -126,49 +132,6 @@ def _groups(
     for model in models:
         if model.name not in met and (ready := group(model.name, [])) is not None:
             yield ready
-
-
-def _read_ahead(items: Iterable[T], depth: int) -> Iterator[T]:
-    """``items``, read by a thread of their own up to ``depth`` ahead (in chunks): the platform
-    answers the next page of a listing while the harvest writes the last. An error in the reading
-    is raised here, where its item would have come; leaving early stops the reader."""
-    chunks: queue.Queue[tuple[list[T], BaseException | None, bool]] = queue.Queue(maxsize=8)
-    stop = threading.Event()
-
-    def hand(chunk: list[T], error: BaseException | None = None, end: bool = False) -> bool:
-        while not stop.is_set():
-            try:
-                chunks.put((chunk, error, end), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        chunk: list[T] = []
-        try:
-            for item in items:
-                chunk.append(item)
-                if len(chunk) >= depth:
-                    if not hand(chunk):
-                        return
-                    chunk = []
-        except BaseException as error:  # handed over, raised by the consumer
-            hand(chunk, error, True)
-            return
-        hand(chunk, None, True)
-
-    threading.Thread(target=read, name="steward-harvest-listing", daemon=True).start()
-    try:
-        while True:
-            chunk, error, end = chunks.get()
-            yield from chunk
-            if error is not None:
-                raise error
-            if end:
-                return
-    finally:
-        stop.set()
 
 
 def _batches(groups: Iterable[_Group], size: int = VERSION_BATCH) -> Iterator[list[_Group]]:
@@ -243,14 +206,23 @@ class HarvestService(HarvestJobs):
         report = progress or (lambda _stage, _done, _total: None)
         try:
             source.check()
-            with self.store.read() as tx:
-                ctx.linked = tx.sources.linked_ids(source.platform)
-            harvested_runs: set[str] | None = None
-            if experiments or not models:
-                harvested_runs = self._harvest_runs(ctx, experiments or None, report)
-            self._harvest_models(
-                ctx, models or None, harvested_runs if experiments and not models else None, report
-            )
+            # the registry's listing starts now, beside the runs' harvest (the versions are
+            # written after the runs, which their lineage names)
+            with ReadAhead(
+                _registry(source, models or None), READ_AHEAD, name="steward-harvest-listing"
+            ) as listing:
+                with self.store.read() as tx:
+                    ctx.linked = tx.sources.linked_ids(source.platform)
+                harvested_runs: set[str] | None = None
+                if experiments or not models:
+                    harvested_runs = self._harvest_runs(ctx, experiments or None, report)
+                self._harvest_models(
+                    ctx,
+                    models or None,
+                    listing,
+                    harvested_runs if experiments and not models else None,
+                    report,
+                )
         except StewardError as error:
             summary.failure = error
             summary.errors.append(error.message)
@@ -351,16 +323,25 @@ class HarvestService(HarvestJobs):
         self,
         ctx: Context,
         names: Sequence[str] | None,
+        listing: Iterable[SourceModel | SourceVersion],
         only_runs: set[str] | None,
         report: Progress,
     ) -> None:
-        models = list(ctx.source.models(names))
+        """Write the registry's ``listing`` (see :func:`_registry`) model by model as it comes."""
+        items = iter(listing)
+        models: list[SourceModel] = []
+        first: list[SourceVersion] = []
+        for item in items:
+            if isinstance(item, SourceVersion):
+                first.append(item)
+                break
+            models.append(item)
         for missing in sorted(set(names or ()) - {m.name for m in models}):
             ctx.summary.skip("model", missing, f"no registered model named {missing!r} at the source")
         done = 0
         report("versions", 0, None)
-        listing = _read_ahead(ctx.source.versions(models), READ_AHEAD)
-        for batch in _batches(_groups(models, listing, only_runs), self.batch_size):
+        versions = itertools.chain(first, cast(Iterator[SourceVersion], items))
+        for batch in _batches(_groups(models, versions, only_runs), self.batch_size):
             try:
                 self._harvest_batch(ctx, batch)
             except StewardError as error:
