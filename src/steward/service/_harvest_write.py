@@ -21,7 +21,6 @@ from steward.domain import (
     DatasetUse,
     DatasetVersion,
     DomainEvent,
-    Environment,
     Model,
     ModelSource,
     ModelState,
@@ -38,6 +37,7 @@ from steward.service import _mapping as mapping
 from steward.service._caller import Caller
 from steward.service._events import Writer
 from steward.service._harvest_support import HarvestSummary, RecordUrl
+from steward.service._registry import version_from_spec
 from steward.service._snapshots import changes, snapshot
 
 
@@ -398,26 +398,8 @@ class BatchWrite:
             return None
         number = self._numbers.get(v.model, 1)
         self._numbers[v.model] = number + 1
-        stored = ModelVersion(
-            model=v.model,
-            version=number,
-            artifact_uri=spec.artifact_uri,
-            artifact_digest=spec.artifact_digest,
-            source_platform=self.platform,
-            external_id=v.external_id,
-            training_run=spec.training_run,
-            description=spec.description,
-            metrics=dict(spec.metrics),
-            parameters=dict(spec.parameters),
-            tags=dict(spec.tags),
-            datasets=wanted.datasets or (),
-            code_repository=spec.code_repository,
-            code_commit=spec.code_commit,
-            environment=Environment(**spec.environment.model_dump()),
-            registered_by=self.ctx.caller.name,
-            created_at=w.at,
-            updated_at=w.at,
-            sources=(link,),
+        stored = version_from_spec(
+            spec, v.model, number, wanted.datasets or (), self.ctx.caller.name, w.at, (link,)
         )
         self._new.append(stored)  # written by flush(), with the batch's other new versions
         self._digests.setdefault(artifact.digest, (stored.model, number))

@@ -24,6 +24,7 @@ from steward.domain import (
     Model,
     ModelVersion,
     Page,
+    SourceLink,
     TrainingRun,
     ensure_model_writable,
 )
@@ -130,26 +131,7 @@ class RegistryService:
                         f"dataset version {use.dataset}@{use.version} is not recorded; record it first",
                     )
             uses = tuple(dict.fromkeys(DatasetUse(u.dataset, u.version, u.role) for u in spec.datasets))
-            version = ModelVersion(
-                model=model,
-                version=w.tx.next_version_number(model),
-                artifact_uri=spec.artifact_uri,
-                artifact_digest=spec.artifact_digest,
-                source_platform=spec.source_platform,
-                external_id=spec.external_id,
-                training_run=spec.training_run,
-                description=spec.description,
-                metrics=dict(spec.metrics),
-                parameters=dict(spec.parameters),
-                tags=dict(spec.tags),
-                datasets=uses,
-                code_repository=spec.code_repository,
-                code_commit=spec.code_commit,
-                environment=Environment(**spec.environment.model_dump()),
-                registered_by=caller.name,
-                created_at=w.at,
-                updated_at=w.at,
-            )
+            version = version_from_spec(spec, model, w.tx.next_version_number(model), uses, caller.name, w.at)
             stored = w.tx.insert_version(version)
             w.emit(
                 DomainEvent(
@@ -486,3 +468,36 @@ class RegistryService:
 
 def run_node(run: TrainingRun | None) -> str:
     return f"run:{run.run_id}" if run else ""
+
+
+def version_from_spec(
+    spec: wire.VersionCreate,
+    model: str,
+    number: int,
+    datasets: tuple[DatasetUse, ...],
+    registered_by: str,
+    at: datetime,
+    sources: tuple[SourceLink, ...] = (),
+) -> ModelVersion:
+    """The record a registration makes of a checked ``spec`` (over REST, the CLI or a harvest)."""
+    return ModelVersion(
+        model=model,
+        version=number,
+        artifact_uri=spec.artifact_uri,
+        artifact_digest=spec.artifact_digest,
+        source_platform=spec.source_platform,
+        external_id=spec.external_id,
+        training_run=spec.training_run,
+        description=spec.description,
+        metrics=dict(spec.metrics),
+        parameters=dict(spec.parameters),
+        tags=dict(spec.tags),
+        datasets=datasets,
+        code_repository=spec.code_repository,
+        code_commit=spec.code_commit,
+        environment=Environment(**spec.environment.model_dump()),
+        registered_by=registered_by,
+        created_at=at,
+        updated_at=at,
+        sources=sources,
+    )
