@@ -99,6 +99,14 @@ def test_the_demo_serves_a_realistic_governed_inventory(demo: tuple[str, dict[st
         # production got there through the workflow, and newer versions wait for their sign-offs
         entry = client.history(production[0].model).entries[0]
         assert entry.kind == "promotion" and entry.gate_decision is not None
+        # its fairness check was computed from the validation predictions the demo wrote, as
+        # `steward check fairness` computes one, so the gate has no "only reported" warning
+        fairness = client.list_checks(production[0].model, production[0].version, kind="fairness").items
+        assert fairness and fairness[0].status == "pass"
+        assert fairness[0].provenance.method == "computed"
+        assert fairness[0].provenance.file is not None
+        assert fairness[0].provenance.file.name == "validation-predictions.csv"
+        assert "fairness.reported" not in {w.rule for w in entry.gate_decision.warnings}
         assert len({a.reviewer for a in entry.approvals}) == len(entry.approvals) >= 1
         assert client.pending_reviews().items, "versions wait in the review queue"
         assert client.verify_audit().ok

@@ -61,7 +61,7 @@ def _spec(outcome: CheckOutcome, provenance: wire.CheckProvenanceIn) -> wire.Che
     )
 
 
-def _computed_from(command: str, data: Path, rows: int, columns: dict[str, Any]) -> wire.CheckProvenanceIn:
+def computed_from(command: str, data: Path, rows: int, columns: dict[str, Any]) -> wire.CheckProvenanceIn:
     """The provenance of a check this command computed from ``data`` (read through ``columns``)."""
     return wire.CheckProvenanceIn(
         method="computed",
@@ -122,7 +122,7 @@ def check_fairness(
         pos_label=positive_label(positive, columns[label]),
     )
     mapping = {"label": label, "prediction": prediction, "sensitive": attributes, "positive": positive}
-    provenance = _computed_from("fairness", data, int(columns[label].shape[0]), mapping)
+    provenance = computed_from("fairness", data, int(columns[label].shape[0]), mapping)
     result = _ops(ctx).record_check(model, version, _spec(outcome, provenance))
     if as_json:
         emit_json(result)
@@ -178,7 +178,7 @@ def check_data_quality(
     rules = expectations_from_dicts(read_expectations(expectations))
     table_columns = read_table(data)
     outcome = data_quality_check(table_columns, rules)
-    provenance = _computed_from(
+    provenance = computed_from(
         "data-quality", data, int(outcome.values["rows"]), {"columns": sorted(table_columns)}
     )
     result = _ops(ctx).record_dataset_check(dataset, version, _spec(outcome, provenance))

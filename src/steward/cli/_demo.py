@@ -13,15 +13,20 @@ version himself and so may not sign that one (separation of duties).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import random
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
 from steward import wire
-from steward.checks import fairness_check
+from steward.checks import CheckOutcome, fairness_check
+from steward.cli._checks import computed_from
+from steward.cli._files import groups, positive_label, read_table
 from steward.domain import DatasetRole, Origin, ReviewDecision, ReviewStage, RiskTier, Role
 from steward.errors import PolicyViolation
 from steward.service import Caller, Steward, local_operator
@@ -236,22 +241,67 @@ def _commit(*parts: object) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
 
 
-def _fair_values() -> dict[str, object]:
-    """Fairness values of a model that treats both groups alike (what the demo's validators saw)."""
-    labels = np.tile([1, 0, 1, 0], 50)
-    groups = np.repeat(np.array(["F", "M"]), 100)
-    return dict(fairness_check(labels, labels.copy(), {"sex": groups}).values)
+@dataclass(frozen=True)
+class _Fairness:
+    """The demo's fairness check, computed as ``steward check fairness`` computes it, from the
+    validation predictions file the demo writes beside its database."""
+
+    outcome: CheckOutcome
+    provenance: wire.CheckProvenanceIn
+
+    def record(self, steward: Steward, caller: Caller, model: str, version: int) -> None:
+        steward.checks.record(
+            caller,
+            model,
+            version,
+            "fairness",
+            self.outcome.status,
+            dict(self.outcome.values),
+            list(self.outcome.messages),
+            wire.provenance_of(self.provenance),
+        )
+
+
+def _fairness(folder: Path, rng_seed: int) -> _Fairness:
+    """Write the validation predictions (400 applicants: label, prediction, sex; the model errs a
+    little and about equally for both groups) and compute the fairness check from them."""
+    path = folder / "validation-predictions.csv"
+    rng = np.random.default_rng(rng_seed)
+    labels = rng.integers(0, 2, 200)
+    wrong = rng.random(200) < 0.06
+    predictions = np.where(wrong, 1 - labels, labels)
+    other = predictions.copy()
+    other[np.flatnonzero(labels == 1)[:2]] = 0  # two more misses in the second group
+    with path.open("w", newline="", encoding="utf-8") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(["label", "prediction", "sex"])
+        writer.writerows((int(y), int(p), "F") for y, p in zip(labels, predictions, strict=True))
+        writer.writerows((int(y), int(p), "M") for y, p in zip(labels, other, strict=True))
+    columns = read_table(path, ["label", "prediction", "sex"])
+    outcome = fairness_check(
+        columns["label"],
+        columns["prediction"],
+        {"sex": groups(columns["sex"])},
+        pos_label=positive_label("1", columns["label"]),
+    )
+    mapping = {"label": "label", "prediction": "prediction", "sensitive": ["sex"], "positive": "1"}
+    return _Fairness(outcome, computed_from("fairness", path, int(columns["label"].shape[0]), mapping))
 
 
 def _through_workflow(
-    steward: Steward, callers: dict[str, Caller], spec: DemoModel, version: int, environment: str
+    steward: Steward,
+    callers: dict[str, Caller],
+    fairness: _Fairness,
+    spec: DemoModel,
+    version: int,
+    environment: str,
 ) -> bool:
     """Take ``version`` to ``environment`` the governed way: fairness check, gate decision, each
     sign-off the tier needs there by its own person, then the promotion. A version the gates refuse
     is left with its refused promotion in the audit trail."""
     name = spec.name
     vera, eli = callers["vera"], callers["eli"]
-    steward.checks.record(vera, name, version, "fairness", "pass", _fair_values())
+    fairness.record(steward, vera, name, version)
     decision = steward.gates.evaluate(eli, name, version, environment)
     signers = {
         ReviewStage.AUTOMATED_GATES: (eli, "gates pass; metrics and lineage reviewed"),
@@ -286,12 +336,12 @@ def _through_workflow(
     return True
 
 
-def _leave_waiting(steward: Steward, callers: dict[str, Caller]) -> None:
+def _leave_waiting(steward: Steward, callers: dict[str, Caller], fairness: _Fairness) -> None:
     """Take two candidates part of the way, so the validator and the business owner each find a
     stage waiting for them (the compliance officer and the ML engineer have theirs already)."""
     vera, eli, carl = callers["vera"], callers["eli"], callers["carl"]
     aml = "aml-transaction-monitor"
-    steward.checks.record(vera, aml, 3, "fairness", "pass", _fair_values())
+    fairness.record(steward, vera, aml, 3)
     steward.gates.evaluate(eli, aml, 3, "production")
     steward.reviews.review(
         eli,
@@ -322,9 +372,12 @@ def _leave_waiting(steward: Steward, callers: dict[str, Caller]) -> None:
     )
 
 
-def seed(steward: Steward, rng_seed: int = 7) -> Summary:
-    """Fill an empty database with the demo inventory; returns what was made and the tokens."""
+def seed(steward: Steward, rng_seed: int = 7, folder: Path | None = None) -> Summary:
+    """Fill an empty database with the demo inventory; returns what was made and the tokens. The
+    validation predictions its fairness checks are computed from are written to ``folder`` (by
+    default a fresh temporary one)."""
     rng = random.Random(rng_seed)  # noqa: S311 (demo data, not secrets)
+    fairness = _fairness(folder or Path(tempfile.mkdtemp(prefix="steward-demo-data-")), rng_seed)
     summary = Summary()
     operator = local_operator(name="demo-setup")
     callers: dict[str, Caller] = {}
@@ -452,14 +505,16 @@ def seed(steward: Steward, rng_seed: int = 7) -> Summary:
             )
             summary.versions += 1
         for environment, deployed in (("production", spec.prod), ("staging", spec.staging)):
-            if deployed is not None and _through_workflow(steward, callers, spec, deployed, environment):
+            if deployed is not None and _through_workflow(
+                steward, callers, fairness, spec, deployed, environment
+            ):
                 summary.deployments += 1
         for number in range(1, spec.versions):  # superseded and never deployed: out of the queue
             if number not in (spec.prod, spec.staging):
                 steward.promotions.deprecate(
                     dana, name, number, wire.DeprecationCreate(reason=f"superseded by v{spec.versions}")
                 )
-    _leave_waiting(steward, callers)
+    _leave_waiting(steward, callers, fairness)
     registry.update_model(
         callers["dana"],
         "churn-propensity",
