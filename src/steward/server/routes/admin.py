@@ -44,10 +44,7 @@ def list_events(
         until=until,
     )
     page = steward.audit.list_events(caller, where, page_size, page_token)
-    return wire.Page[wire.AuditEventOut](
-        items=[wire.AuditEventOut.model_validate(e) for e in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.AuditEventOut, page)
 
 
 @router.get(

@@ -31,10 +31,7 @@ def list_datasets(
     page_token: PageToken = None,
 ) -> wire.Page[wire.DatasetOut]:
     page = steward.registry.list_datasets(caller, page_size, page_token, q)
-    return wire.Page[wire.DatasetOut](
-        items=[wire.DatasetOut.model_validate(d) for d in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.DatasetOut, page)
 
 
 @router.get("/datasets/{name}", response_model=wire.DatasetOut, openapi_extra=action(Action.DATASET_READ))
@@ -95,10 +92,7 @@ def list_runs(
     page_token: PageToken = None,
 ) -> wire.Page[wire.TrainingRunOut]:
     page = steward.registry.list_runs(caller, page_size, page_token, experiment)
-    return wire.Page[wire.TrainingRunOut](
-        items=[wire.TrainingRunOut.model_validate(r) for r in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.TrainingRunOut, page)
 
 
 @router.get("/runs/{run_id}", response_model=wire.TrainingRunOut, openapi_extra=action(Action.RUN_READ))

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from steward import wire
-from steward.domain import Action, CheckResult, Page
+from steward.domain import Action
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken
+from steward.server.routes._common import PageSize, PageToken, page_out
 
 router = APIRouter(tags=["gates"])
 ModelName = Annotated[str, Path(max_length=128)]
@@ -75,10 +75,7 @@ def list_evaluations(
 ) -> wire.Page[wire.PolicyDecisionOut]:
     """The version's decisions, newest first (without their input documents)."""
     page = steward.gates.list_decisions(caller, name, version, page_size, page_token)
-    return wire.Page[wire.PolicyDecisionOut](
-        items=[wire.PolicyDecisionOut.model_validate(d) for d in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.PolicyDecisionOut, page)
 
 
 @router.get(
@@ -152,7 +149,9 @@ def list_checks(
     page_token: PageToken = None,
 ) -> wire.Page[wire.CheckResultOut]:
     """The version's check results, newest first."""
-    return _checks(steward.checks.list(caller, name, version, kind, page_size, page_token))
+    return page_out(
+        wire.CheckResultOut, steward.checks.list(caller, name, version, kind, page_size, page_token)
+    )
 
 
 @router.post(
@@ -193,10 +192,6 @@ def list_dataset_checks(
     page_token: PageToken = None,
 ) -> wire.Page[wire.CheckResultOut]:
     """The dataset version's check results, newest first."""
-    return _checks(steward.checks.list_dataset(caller, name, version, kind, page_size, page_token))
-
-
-def _checks(page: Page[CheckResult]) -> wire.Page[wire.CheckResultOut]:
-    return wire.Page[wire.CheckResultOut](
-        items=[wire.CheckResultOut.model_validate(c) for c in page.items], next_page_token=page.next_token
+    return page_out(
+        wire.CheckResultOut, steward.checks.list_dataset(caller, name, version, kind, page_size, page_token)
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from steward import wire
 from steward.domain import Action, IncidentState
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken
+from steward.server.routes._common import PageSize, PageToken, page_out
 
 router = APIRouter(tags=["incidents"])
 IncidentId = Annotated[int, Path(ge=1)]
@@ -28,9 +28,7 @@ def list_incidents(
 ) -> wire.Page[wire.IncidentOut]:
     """Incidents, newest first."""
     page = steward.incidents.list(caller, model, state, page_size, page_token)
-    return wire.Page[wire.IncidentOut](
-        items=[wire.IncidentOut.model_validate(i) for i in page.items], next_page_token=page.next_token
-    )
+    return page_out(wire.IncidentOut, page)
 
 
 @router.post(

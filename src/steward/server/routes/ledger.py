@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from steward import wire
 from steward.domain import Action
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import Instant, PageSize, PageToken
+from steward.server.routes._common import Instant, PageSize, PageToken, page_out
 from steward.storage import ReadAccessFilter
 
 router = APIRouter()
@@ -144,7 +144,4 @@ def reads(
         principal=principal, subject_type=subject_type, subject_id=subject_id, since=since, until=until
     )
     page = steward.reads.list_reads(caller, where, page_size, page_token)
-    return wire.Page[wire.ReadAccessOut](
-        items=[wire.ReadAccessOut.model_validate(r) for r in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.ReadAccessOut, page)

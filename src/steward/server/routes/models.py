@@ -45,9 +45,7 @@ def list_models(
         owner=owner, risk_tier=risk_tier, state=state, scope=scope, tags=parse_tags(tag), text=q
     )
     page = steward.registry.list_models(caller, where, page_size, page_token)
-    return wire.Page[wire.ModelOut](
-        items=[wire.ModelOut.model_validate(m) for m in page.items], next_page_token=page.next_token
-    )
+    return page_out(wire.ModelOut, page)
 
 
 @router.get("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_READ))
@@ -93,10 +91,7 @@ def list_versions(
 ) -> wire.Page[wire.VersionOut]:
     """A model's versions, newest first."""
     page = steward.registry.search_versions(caller, VersionFilter(model=name), page_size, page_token)
-    return wire.Page[wire.VersionOut](
-        items=[wire.VersionOut.model_validate(v) for v in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.VersionOut, page)
 
 
 @router.get(
@@ -145,10 +140,7 @@ def search_versions(
         tags=parse_tags(tag),
     )
     page = steward.registry.search_versions(caller, where, page_size, page_token)
-    return wire.Page[wire.VersionOut](
-        items=[wire.VersionOut.model_validate(v) for v in page.items],
-        next_page_token=page.next_token,
-    )
+    return page_out(wire.VersionOut, page)
 
 
 @router.get(

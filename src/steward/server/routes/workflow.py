@@ -108,9 +108,7 @@ def pending_reviews(
     """What waits for the caller's roles (everything, for a caller who signs no stage), oldest
     first, with how long each has waited."""
     page = steward.reviews.pending(caller, stage, page_size, page_token)
-    return wire.Page[wire.PendingReviewOut](
-        items=[wire.PendingReviewOut.model_validate(p) for p in page.items], next_page_token=page.next_token
-    )
+    return page_out(wire.PendingReviewOut, page)
 
 
 @router.get(
