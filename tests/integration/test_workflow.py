@@ -604,6 +604,10 @@ def test_the_review_clock_is_the_newest_approval_in_force(
     second = clock.advance(days=1)
     ok(sign(team, "vera", "credit", number, "independent_validation"), 201)
     assert last_reviewed() == second.isoformat().replace("+00:00", "Z")
+    # the newest approval in force signed again, later: the clock moves on to the new signature
+    again = clock.advance(days=1)
+    ok(sign(team, "vera", "credit", number, "independent_validation"), 201)
+    assert last_reviewed() == again.isoformat().replace("+00:00", "Z")
     clock.advance(days=1)
     ok(sign(team, "vera", "credit", number, "independent_validation", "rejected"), 201)
     assert last_reviewed() == first.isoformat().replace("+00:00", "Z")  # the revoked one no longer counts

@@ -349,9 +349,9 @@ class SqlWorkflow:
         clock = self._clock(model_id)
         last = clock.last_reviewed_at
         if replaced is not None and replaced[0] and last is not None and replaced[1] == last:
-            # the decision replaced was the newest approval in force: the newest may be older now
-            if not review.decision.approves or row.created_at < last:
-                clock.last_reviewed_at = self._newest_approval(model_id)
+            # the decision replaced was the newest approval in force: read the newest again (it is
+            # this one when it approves, or an older one when it does not)
+            clock.last_reviewed_at = self._newest_approval(model_id)
         elif review.decision.approves and (last is None or row.created_at > last):
             clock.last_reviewed_at = row.created_at
         self.s.flush()
