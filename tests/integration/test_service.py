@@ -38,7 +38,15 @@ from steward.storage import AuditFilter, ModelFilter, SqlTransaction, VersionFil
 from steward.storage._pages import encode_token
 from tests.integration.conftest import MakeCaller
 from tests.integration.support import db_state, digest, model_spec, version_spec
-from tests.integration.workflow_support import PASSING_METRICS, deploy, documented, passing_version
+from tests.integration.workflow_support import (
+    DEPLOYER,
+    PASSING_METRICS,
+    deploy,
+    documented,
+    passing_version,
+    sign_offs,
+    workflow_caller,
+)
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -1039,27 +1047,39 @@ def test_failed_use_cases_write_nothing(steward: Steward, admin: Caller, make_ca
 
 
 class ExplodingBus(EventBus):
-    """An audit sink that fails after the change was written in the transaction."""
+    """An audit sink that fails after the change was written in the transaction: on every event,
+    or on the events of the actions in ``failing`` (the events before them still go through)."""
+
+    def __init__(self, failing: frozenset[str] | None = None) -> None:
+        super().__init__()
+        self.failing = failing
 
     def emit(
         self, tx: SqlTransaction, event: DomainEvent, origin: Origin, at: datetime, pending: list[AuditEvent]
     ) -> AuditEvent:
-        super().emit(tx, event, origin, at, pending)
-        raise RuntimeError("the audit sink failed")
+        stored = super().emit(tx, event, origin, at, pending)
+        if self.failing is None or event.type in self.failing:
+            raise RuntimeError("the audit sink failed")
+        return stored
 
 
 def test_a_change_whose_event_fails_is_rolled_back(steward: Steward, admin: Caller) -> None:
     steward.registry.create_model(admin, model_spec("m"))
     steward.registry.register_version(admin, "m", version_spec(1, metrics=PASSING_METRICS))
     deploy(steward, "m", 1, "staging", endpoint="t")
+    steward.registry.register_version(admin, "m", version_spec(2, metrics=PASSING_METRICS))
+    deployer = workflow_caller(steward, DEPLOYER, Role.ML_ENGINEER)
+    sign_offs(steward, deployer, "m", 2, "staging")  # version 2 may replace it there
     broken = Steward(steward.store, bus=ExplodingBus())
+    # the gates allow the promotion and its deployment is written; that event fails: all of it goes
+    placing = Steward(steward.store, bus=ExplodingBus(frozenset({"deployment.recorded"})))
     before = db_state(steward)
     attempts = [
         lambda: broken.registry.create_model(admin, model_spec("n")),
         lambda: broken.registry.update_model(admin, "m", wire.ModelUpdate(revision=1, owner="x")),
-        lambda: broken.registry.register_version(admin, "m", version_spec(2)),
-        lambda: broken.promotions.promote(
-            admin, "m", 1, wire.PromotionCreate(target="production", reason="r", endpoint="t2")
+        lambda: broken.registry.register_version(admin, "m", version_spec(3)),
+        lambda: placing.promotions.promote(
+            deployer, "m", 2, wire.PromotionCreate(target="staging", reason="r", endpoint="t2")
         ),
         lambda: broken.identity.create_principal(admin, wire.PrincipalCreate(name="p", roles=["admin"])),
     ]

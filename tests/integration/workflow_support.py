@@ -51,6 +51,17 @@ def deploy(
     """Take ``version`` to ``environment`` through the workflow (see the module doc); returns
     the deployment the promotion made. A gate that denies, or a promotion refused, fails loudly."""
     deployer = by or workflow_caller(steward, DEPLOYER, Role.ML_ENGINEER)
+    sign_offs(steward, deployer, model, version, environment)
+    done = steward.promotions.promote(
+        deployer, model, version, wire.PromotionCreate(target=environment, reason=reason, endpoint=endpoint)
+    )
+    assert done.deployment is not None
+    return done.deployment
+
+
+def sign_offs(steward: Steward, deployer: Caller, model: str, version: int, environment: str) -> None:
+    """Evaluate the gates (they must allow) and sign each stage ``environment`` still needs, each by
+    its own person in its role: what a promotion there waits for."""
     decision = steward.gates.evaluate(deployer, model, version, environment)
     assert decision.allow, f"the gates deny {model}/{version} for {environment}: {decision.denies}"
     tier = steward.registry.get_model(deployer, model).risk_tier
@@ -65,11 +76,6 @@ def deploy(
             version,
             wire.ReviewCreate(stage=stage, decision="approved", comment=f"{stage.value} signed for the test"),
         )
-    done = steward.promotions.promote(
-        deployer, model, version, wire.PromotionCreate(target=environment, reason=reason, endpoint=endpoint)
-    )
-    assert done.deployment is not None
-    return done.deployment
 
 
 def documented(name: str, **fields: Any) -> wire.ModelCreate:
