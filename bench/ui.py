@@ -339,10 +339,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
-    url = args.db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='steward-bench-ui-')) / 'steward.db'}"
+    folder = Path(tempfile.mkdtemp(prefix="steward-bench-ui-"))
+    url = args.db or f"sqlite:///{folder / 'steward.db'}"
     steward = Steward.open(url, migrate=True)
     started = time.perf_counter()
-    seed(steward)
+    seed(steward, folder)
     operator = local_operator(name="bench")
     steward.identity.create_principal(
         operator, wire.PrincipalCreate(name="carl", roles=[Role.COMPLIANCE_OFFICER])

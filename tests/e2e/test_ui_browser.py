@@ -53,7 +53,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     database_url = f"sqlite:///{workdir / 'steward.db'}"
     core = Steward.open(database_url, migrate=True)
     try:
-        summary = seed(core)
+        summary = seed(core, workdir)
     finally:
         core.close()
     server = start_server(database_url, workdir)

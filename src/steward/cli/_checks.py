@@ -61,7 +61,7 @@ def _spec(outcome: CheckOutcome, provenance: wire.CheckProvenanceIn) -> wire.Che
     )
 
 
-def computed_from(command: str, data: Path, rows: int, columns: dict[str, Any]) -> wire.CheckProvenanceIn:
+def _computed_from(command: str, data: Path, rows: int, columns: dict[str, Any]) -> wire.CheckProvenanceIn:
     """The provenance of a check this command computed from ``data`` (read through ``columns``)."""
     return wire.CheckProvenanceIn(
         method="computed",
@@ -81,6 +81,30 @@ def _summary(result: wire.CheckResultOut, subject: str) -> None:
     )
     for message in result.messages:
         out.print(f"  ✗ {escape(message)}")
+
+
+def fairness_from_file(
+    data: Path,
+    label: str,
+    prediction: str,
+    attributes: list[str],
+    positive: str = "1",
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    max_eod: float = DEFAULT_MAX_EQUALIZED_ODDS_DIFFERENCE,
+) -> tuple[CheckOutcome, wire.CheckProvenanceIn]:
+    """The fairness check of the predictions in ``data``, and the provenance that lets anyone with
+    the file compute it again (``steward check fairness``, and the demo's checks)."""
+    columns = read_table(data, [label, prediction, *attributes])
+    outcome = fairness_check(
+        columns[label],
+        columns[prediction],
+        {name: groups(columns[name]) for name in attributes},
+        min_ratio=min_ratio,
+        max_equalized_odds_difference=max_eod,
+        pos_label=positive_label(positive, columns[label]),
+    )
+    mapping = {"label": label, "prediction": prediction, "sensitive": attributes, "positive": positive}
+    return outcome, _computed_from("fairness", data, int(columns[label].shape[0]), mapping)
 
 
 @check_app.command("fairness")
@@ -112,17 +136,9 @@ def check_fairness(
     attributes = list(dict.fromkeys(name.strip() for name in sensitive.split(",") if name.strip()))
     if not attributes:
         raise InvalidInput.field("--sensitive", "required", "name at least one protected attribute column")
-    columns = read_table(data, [label, prediction, *attributes])
-    outcome = fairness_check(
-        columns[label],
-        columns[prediction],
-        {name: groups(columns[name]) for name in attributes},
-        min_ratio=min_ratio,
-        max_equalized_odds_difference=max_eod,
-        pos_label=positive_label(positive, columns[label]),
+    outcome, provenance = fairness_from_file(
+        data, label, prediction, attributes, positive, min_ratio, max_eod
     )
-    mapping = {"label": label, "prediction": prediction, "sensitive": attributes, "positive": positive}
-    provenance = computed_from("fairness", data, int(columns[label].shape[0]), mapping)
     result = _ops(ctx).record_check(model, version, _spec(outcome, provenance))
     if as_json:
         emit_json(result)
@@ -178,7 +194,7 @@ def check_data_quality(
     rules = expectations_from_dicts(read_expectations(expectations))
     table_columns = read_table(data)
     outcome = data_quality_check(table_columns, rules)
-    provenance = computed_from(
+    provenance = _computed_from(
         "data-quality", data, int(outcome.values["rows"]), {"columns": sorted(table_columns)}
     )
     result = _ops(ctx).record_dataset_check(dataset, version, _spec(outcome, provenance))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from steward import wire
-from steward.checks import CheckOutcome, fairness_check
-from steward.cli._checks import computed_from
-from steward.cli._files import groups, positive_label, read_table
+from steward.checks import CheckOutcome
+from steward.cli._checks import fairness_from_file
 from steward.domain import DatasetRole, Origin, ReviewDecision, ReviewStage, RiskTier, Role
 from steward.errors import PolicyViolation
 from steward.service import Caller, Steward, local_operator
@@ -250,15 +248,8 @@ class _Fairness:
     provenance: wire.CheckProvenanceIn
 
     def record(self, steward: Steward, caller: Caller, model: str, version: int) -> None:
-        steward.checks.record(
-            caller,
-            model,
-            version,
-            "fairness",
-            self.outcome.status,
-            dict(self.outcome.values),
-            list(self.outcome.messages),
-            wire.provenance_of(self.provenance),
+        steward.checks.record_outcome(
+            caller, model, version, self.outcome, wire.provenance_of(self.provenance)
         )
 
 
@@ -277,15 +268,7 @@ def _fairness(folder: Path, rng_seed: int) -> _Fairness:
         writer.writerow(["label", "prediction", "sex"])
         writer.writerows((int(y), int(p), "F") for y, p in zip(labels, predictions, strict=True))
         writer.writerows((int(y), int(p), "M") for y, p in zip(labels, other, strict=True))
-    columns = read_table(path, ["label", "prediction", "sex"])
-    outcome = fairness_check(
-        columns["label"],
-        columns["prediction"],
-        {"sex": groups(columns["sex"])},
-        pos_label=positive_label("1", columns["label"]),
-    )
-    mapping = {"label": "label", "prediction": "prediction", "sensitive": ["sex"], "positive": "1"}
-    return _Fairness(outcome, computed_from("fairness", path, int(columns["label"].shape[0]), mapping))
+    return _Fairness(*fairness_from_file(path, "label", "prediction", ["sex"]))
 
 
 def _through_workflow(
@@ -372,12 +355,12 @@ def _leave_waiting(steward: Steward, callers: dict[str, Caller], fairness: _Fair
     )
 
 
-def seed(steward: Steward, rng_seed: int = 7, folder: Path | None = None) -> Summary:
+def seed(steward: Steward, folder: Path, rng_seed: int = 7) -> Summary:
     """Fill an empty database with the demo inventory; returns what was made and the tokens. The
-    validation predictions its fairness checks are computed from are written to ``folder`` (by
-    default a fresh temporary one)."""
+    validation predictions its fairness checks are computed from are written to ``folder`` (the
+    demo's, beside its database)."""
     rng = random.Random(rng_seed)  # noqa: S311 (demo data, not secrets)
-    fairness = _fairness(folder or Path(tempfile.mkdtemp(prefix="steward-demo-data-")), rng_seed)
+    fairness = _fairness(folder, rng_seed)
     summary = Summary()
     operator = local_operator(name="demo-setup")
     callers: dict[str, Caller] = {}

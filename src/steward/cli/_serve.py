@@ -71,7 +71,7 @@ def demo(
     url = f"sqlite:///{folder / 'steward.db'}"
     steward = Steward.open(url, migrate=True)
     with err.status("seeding the demo inventory…"):
-        summary = seed(steward, folder=folder)
+        summary = seed(steward, folder)
     base = f"http://{host}:{port}"
     out.print(f"[bold]Steward demo[/bold] at {base}  (database {folder / 'steward.db'})")
     out.print(
