@@ -214,17 +214,6 @@ class SqlSources:
             .execution_options(synchronize_session=False)
         )
 
-    def versions_with_digest(self, digest: str) -> list[tuple[str, int]]:
-        return [
-            (name, int(number))
-            for name, number in self.s.execute(
-                select(SqlModel.name, SqlModelVersion.version)
-                .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-                .where(SqlModelVersion.artifact_digest == digest)
-                .order_by(SqlModelVersion.id)
-            )
-        ]
-
     # -- many versions at once (a harvest's batch) ---------------------------------------------
 
     def linked_among(self, platform: str, external_ids: Iterable[str]) -> dict[str, tuple[str, int]]:

@@ -48,7 +48,7 @@ from steward.domain import (
     TrainingRun,
 )
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
-from steward.ledger._event import encode_json, format_time
+from steward.ledger._event import format_time
 from steward.storage import _convert as convert
 from steward.storage._bulk import insert_rows
 from steward.storage._connectors import SqlSources, links_by_version
@@ -1029,7 +1029,7 @@ class SqlTransaction:
         event_hash: str,
         *,
         move_head: bool = True,
-        texts: tuple[str | None, str | None] | None = None,
+        texts: tuple[str | None, str | None],
     ) -> AuditEvent:
         """Store one sealed event and move the ledger head; call inside ``write()`` only.
 
@@ -1038,9 +1038,9 @@ class SqlTransaction:
         once at the end of its batch; its events are then inserted together, in one statement, by
         :meth:`flush_events` (which moving the head, any read of events or of the ledger, and the
         end of the transaction call first). ``texts`` are the canonical texts of ``before`` and
-        ``after`` when the caller has them already (sealing the event encoded them).
+        ``after`` (:func:`~steward.ledger._event.seal_encoded` made them while sealing the event).
         """
-        before, after = texts or (encode_json(fields["before"]), encode_json(fields["after"]))
+        before, after = texts
         row = {
             **fields,
             "before": before,
@@ -1104,20 +1104,6 @@ class SqlTransaction:
         ).all()
         kept, next_token = page_of(rows, page_size, lambda r: {"seq": r.seq})
         return Page(tuple(convert.to_event(r) for r in kept), next_token)
-
-    def iter_event_rows(self, batch: int = 5000) -> Iterator[SqlAuditEvent]:
-        """Every stored event row in ``seq`` order, fetched in batches (for verification)."""
-        self.flush_events()
-        last = -1
-        while True:
-            rows = self.s.scalars(
-                select(SqlAuditEvent).where(SqlAuditEvent.seq > last).order_by(SqlAuditEvent.seq).limit(batch)
-            ).all()
-            if not rows:
-                return
-            yield from rows
-            last = rows[-1].seq
-            self.s.expunge_all()
 
 
 # Enum members by value: a dict lookup is ~20x cheaper than ``RiskTier(value)`` per row.
