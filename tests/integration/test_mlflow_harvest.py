@@ -274,6 +274,25 @@ def test_a_version_whose_run_was_deleted_is_kept_without_it(
     assert core.registry.get_version(operator, name, 1).training_run is None
 
 
+def test_a_model_name_steward_cannot_hold_is_skipped_with_the_rule_and_what_to_do(
+    mlflow_server: MlflowServer, core: Steward, operator: Caller
+) -> None:
+    name = f"Credit scorer {uuid.uuid4().hex[:6]}"  # MLflow allows spaces; Steward's names do not
+    client().create_registered_model(name)
+    version = client().create_model_version(name, "s3://models/credit-scorer/1")
+    summary = core.harvests.harvest(
+        operator, MlflowSource(mlflow_server.url, digest="metadata"), models=[name], write_back=False
+    )
+    assert summary.failure is None and not summary.created
+    [model] = [s for s in summary.skipped if s.kind == "model"]
+    assert model.id == name
+    assert "must be 1 to 128 letters, digits" in model.reason
+    assert "rename it at the platform" in model.reason
+    [skipped] = [s for s in summary.skipped if s.kind == "version"]
+    assert skipped.id.endswith(f"/versions/{version.version}")
+    assert "is not a valid Steward model name" in skipped.reason
+
+
 def test_unreachable_server_is_a_clear_failure_and_writes_nothing(core: Steward, operator: Caller) -> None:
     before = db_state(core)
     summary = core.harvests.harvest(operator, MlflowSource(f"http://127.0.0.1:{free_port()}"))

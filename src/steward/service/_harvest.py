@@ -360,13 +360,18 @@ class HarvestService(HarvestJobs):
         for group in batch:
             try:
                 check_name("model", group.model.name)
-            except InvalidInput:
-                ctx.summary.skip("model", group.model.name, "the name is not a valid Steward model name")
+            except InvalidInput as error:
+                ctx.summary.skip(
+                    "model",
+                    group.model.name,
+                    f"not a valid Steward model name ({error.message}); rename it at the platform "
+                    "to harvest it",
+                )
                 for v in group.versions:
                     ctx.summary.skip(
                         "version",
                         v.external_id,
-                        f"its model name {group.model.name!r} is not valid in Steward",
+                        f"its model name {group.model.name!r} is not a valid Steward model name",
                     )
                 continue
             valid.append(group)
