@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Text,
     and_,
@@ -28,6 +29,8 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
@@ -60,6 +63,7 @@ from steward.storage._ledger_store import LedgerRows
 from steward.storage._pages import check_page_size, decode_token, page_of
 from steward.storage._subjects import model_id
 from steward.storage._tables import (
+    Base,
     SqlApiToken,
     SqlAuditEvent,
     SqlDataset,
@@ -272,30 +276,15 @@ class SqlTransaction:
         return None if row is None else convert.to_model(row)
 
     def insert_model(self, model: Model) -> Model:
-        if self.s.connection().execute(_MODEL_ID, {"name": model.name}).first() is not None:
+        """Create ``model``; ``AlreadyExists`` if its name is taken. One statement finds the clash
+        and inserts (``ON CONFLICT DO NOTHING … RETURNING``), then one per index table in use."""
+        conn = self.s.connection()
+        statement = _insert_for(conn.dialect.name, SqlModel).on_conflict_do_nothing(index_elements=["name"])
+        new_id = conn.execute(statement.returning(SqlModel.id), _model_values(model)).scalar()
+        if new_id is None:
             raise AlreadyExists(f"model {model.name!r} already exists", {"model": model.name})
-        row = SqlModel(
-            name=model.name,
-            owner=model.owner,
-            risk_tier=model.risk_tier.value,
-            state=model.state.value,
-            description=model.description,
-            use_case=model.use_case,
-            intended_use=model.intended_use,
-            limitations=model.limitations,
-            regulatory_scopes=list(model.regulatory_scopes),
-            tags=dict(model.tags),
-            source_links=dict(model.source_links),
-            review_cadence_months=model.review_cadence_months,
-            created_by=model.created_by,
-            created_at=model.created_at,
-            updated_at=model.updated_at,
-            revision=model.revision,
-        )
-        self.s.add(row)
-        self.s.flush()
-        self._index_model(row.id, model, new=True)
-        return convert.to_model(row)
+        self._index_models(conn, {model.name: new_id}, [model])
+        return model
 
     def insert_models(self, models: Sequence[Model]) -> None:
         """Create many models (a harvest's batch) with one statement per table; a name that exists
@@ -307,31 +296,13 @@ class SqlTransaction:
         if taken is not None:
             raise AlreadyExists(f"model {taken!r} already exists", {"model": taken})
         conn = self.s.connection()
-        conn.execute(
-            insert(SqlModel),
-            [
-                {
-                    "name": m.name,
-                    "owner": m.owner,
-                    "risk_tier": m.risk_tier.value,
-                    "state": m.state.value,
-                    "description": m.description,
-                    "use_case": m.use_case,
-                    "intended_use": m.intended_use,
-                    "limitations": m.limitations,
-                    "regulatory_scopes": list(m.regulatory_scopes),
-                    "tags": dict(m.tags),
-                    "source_links": dict(m.source_links),
-                    "review_cadence_months": m.review_cadence_months,
-                    "created_by": m.created_by,
-                    "created_at": m.created_at,
-                    "updated_at": m.updated_at,
-                    "revision": m.revision,
-                }
-                for m in models
-            ],
-        )
+        conn.execute(insert(SqlModel), [_model_values(m) for m in models])
         ids = dict(self.s.execute(select(SqlModel.name, SqlModel.id).where(SqlModel.name.in_(names))).all())
+        self._index_models(conn, ids, models)
+
+    @staticmethod
+    def _index_models(conn: Connection, ids: dict[str, int], models: Sequence[Model]) -> None:
+        """The scope and tag index rows of new ``models`` (``ids`` by name)."""
         scopes = [{"model_id": ids[m.name], "scope": s} for m in models for s in set(m.regulatory_scopes)]
         tags = [{"model_id": ids[m.name], "key": k, "value": v} for m in models for k, v in m.tags.items()]
         if scopes:
@@ -339,10 +310,10 @@ class SqlTransaction:
         if tags:
             conn.execute(insert(SqlModelTag), tags)
 
-    def _index_model(self, model_id: int, model: Model, *, new: bool = False) -> None:
-        if not new:  # a new model has no index rows to replace
-            self.s.query(SqlModelScope).filter_by(model_id=model_id).delete()
-            self.s.query(SqlModelTag).filter_by(model_id=model_id).delete()
+    def _index_model(self, model_id: int, model: Model) -> None:
+        """Replace a changed model's scope and tag index rows."""
+        self.s.query(SqlModelScope).filter_by(model_id=model_id).delete()
+        self.s.query(SqlModelTag).filter_by(model_id=model_id).delete()
         self.s.add_all(SqlModelScope(model_id=model_id, scope=s) for s in set(model.regulatory_scopes))
         self.s.add_all(SqlModelTag(model_id=model_id, key=k, value=v) for k, v in model.tags.items())
 
@@ -1167,7 +1138,6 @@ _MOVE_HEAD = (
     .values(size=bindparam("size"), head_hash=bindparam("head_hash"))
 )
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
-_MODEL_ID = select(SqlModel.id).where(SqlModel.name == bindparam("name"))
 _MODEL = select(*SqlModel.__table__.c).where(SqlModel.name == bindparam("name"))
 _VERSION_COLUMNS = (*SqlModelVersion.__table__.c, SqlModel.name.label("model_name"))
 _DEPLOYMENT_COLUMNS = (
@@ -1194,3 +1164,30 @@ _DATASET_USES = (
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _model_values(model: Model) -> dict[str, Any]:
+    """The ``models`` row of a new ``model``."""
+    return {
+        "name": model.name,
+        "owner": model.owner,
+        "risk_tier": model.risk_tier.value,
+        "state": model.state.value,
+        "description": model.description,
+        "use_case": model.use_case,
+        "intended_use": model.intended_use,
+        "limitations": model.limitations,
+        "regulatory_scopes": list(model.regulatory_scopes),
+        "tags": dict(model.tags),
+        "source_links": dict(model.source_links),
+        "review_cadence_months": model.review_cadence_months,
+        "created_by": model.created_by,
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+        "revision": model.revision,
+    }
+
+
+def _insert_for(dialect: str, table: type[Base]) -> Any:
+    """The dialect's own ``INSERT`` (it has ``ON CONFLICT``); both backends are PostgreSQL or SQLite."""
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
