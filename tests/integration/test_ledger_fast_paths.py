@@ -116,3 +116,45 @@ def test_verification_reads_one_moment_while_others_write(
         other.close()
     assert (verdict.ok, verdict.events, verdict.problem) == (True, size, None)
     assert head_size(filled) == size + 1
+
+
+def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again(
+    filled: Steward, admin: Caller, database_url: str
+) -> None:
+    """After its own write, a process appends to the frontier it kept and signs with the key it
+    checked; once anyone else has written, or its own write rolled back, it reads both again, and
+    the log verifies throughout."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def ledger_reads(name: str) -> list[str]:
+        statements.clear()
+        event.listen(filled.store.engine, "before_cursor_execute", count)
+        try:
+            filled.registry.create_model(admin, model_spec(name))
+        finally:
+            event.remove(filled.store.engine, "before_cursor_execute", count)
+        return [s.split()[0] + " " + s.split("FROM")[1].split()[0] for s in statements if "FROM ledger_" in s]
+
+    assert ledger_reads("ours-1") == ["SELECT ledger_head"]
+    other = Steward.open(database_url)  # another process (without the key: no checkpoint)
+    try:
+        other.registry.create_model(admin, model_spec("theirs"))  # the head moved
+    finally:
+        other.close()
+    assert ledger_reads("ours-2") == ["SELECT ledger_head", "SELECT ledger_nodes", "SELECT ledger_keys"]
+    assert ledger_reads("ours-3") == ["SELECT ledger_head"]
+
+    def fail_after_the_seal(*_: Any) -> None:
+        raise RuntimeError("the transaction fails after the ledger's hook")
+
+    filled.bus.before_commit(fail_after_the_seal)
+    with pytest.raises(RuntimeError, match="after the ledger"):
+        filled.registry.create_model(admin, model_spec("rolled-back"))
+    filled.bus._before_commit.remove(fail_after_the_seal)
+    assert ledger_reads("ours-4") == ["SELECT ledger_head", "SELECT ledger_nodes", "SELECT ledger_keys"]
+    verdict = filled.audit.verify(admin)
+    assert (verdict.ok, verdict.events) == (True, head_size(filled))
+    assert filled.ledger.checkpoint(admin).size == head_size(filled)

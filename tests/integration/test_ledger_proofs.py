@@ -287,12 +287,17 @@ def test_the_database_assembles_the_same_canonical_bytes_as_python(steward: Stew
 
 
 def test_a_tree_behind_its_events_catches_up_and_one_ahead_refuses_to_grow(
-    keyed: Steward, admin: Caller
+    steward: Steward, admin: Caller
 ) -> None:
+    keys = MemoryKeys()
+    keyed = steward
+    keyed.ledger.use_keys(keys)
     populate(keyed, admin, models=1)
     with keyed.store.engine.begin() as conn:  # as if the events predated the tree
         conn.execute(text("DELETE FROM ledger_nodes"))
-    keyed.registry.create_model(admin, model_spec("after-the-gap"))
+    starting = Steward(keyed.store)  # a process new to this log (the last writer kept its frontier)
+    starting.ledger.use_keys(keys)
+    starting.registry.create_model(admin, model_spec("after-the-gap"))
     with keyed.store.read() as tx:
         assert tx.ledger.tree_size() == head_size(keyed)
     assert keyed.audit.verify(admin).ok
@@ -302,7 +307,8 @@ def test_a_tree_behind_its_events_catches_up_and_one_ahead_refuses_to_grow(
         conn.execute(
             text("UPDATE ledger_head SET size = :n, head_hash = :h"), {"n": last[0] - 1, "h": last[1]}
         )
-    with pytest.raises(IntegrityError, match="tree holds"):
-        keyed.registry.create_model(admin, model_spec("refused"))
+    for process in (keyed, starting):  # the head is keyed's last again; starting's is gone
+        with pytest.raises(IntegrityError, match="tree holds"):
+            process.registry.create_model(admin, model_spec("refused"))
     verdict = keyed.audit.verify(admin)
     assert (verdict.ok, verdict.first_bad_seq) == (False, last[0])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +36,7 @@ from steward.domain import (
 )
 from steward.errors import IntegrityError, InvalidInput, NotFound
 from steward.ledger import (
+    Appended,
     Checkpoint,
     NodeReader,
     SignerKey,
@@ -79,6 +81,19 @@ def ledger_key(signer: SignerKey, at: datetime) -> LedgerKey:
     return LedgerKey(f"{signer.key_id:08x}", signer.name, signer.verifier.encode(), at)
 
 
+@dataclass(frozen=True)
+class _Tip:
+    """The log as this process's last ledger write left it: its size and head hash, the tree's
+    frontier and the key that signed. While the locked head is still that write's last event, no
+    other transaction has written the ledger since (a key rotation is an event too), so the next
+    write may append to this frontier and sign with this key without reading either again."""
+
+    size: int
+    head_hash: str
+    frontier: tuple[bytes, ...]
+    signer: SignerKey | None
+
+
 class LedgerService:
     """The Merkle tree, checkpoints and keys over one store; hooks into the bus's write path."""
 
@@ -88,6 +103,7 @@ class LedgerService:
         self.clock = clock
         self._keys: KeySource | None = None
         self._signer: SignerKey | None = None
+        self._tip: _Tip | None = None
         self._lock = threading.Lock()
         bus.before_commit(self._seal)
 
@@ -98,6 +114,7 @@ class LedgerService:
         with self._lock:
             self._keys = source
             self._signer = None
+            self._tip = None
 
     @property
     def keys_location(self) -> str | None:
@@ -114,8 +131,8 @@ class LedgerService:
             head = tx.ledger_head()
             latest = tx.ledger.latest_checkpoint()
             if signer is not None and head.size and (latest is None or latest.size < head.size):
-                size, root = self._extend(tx, head.size, [])
-                self._sign(tx, [signer], size, root, at)
+                appended = self._extend(tx, head.size, [])
+                self._sign(tx, [signer], appended.size, appended.root, at)
         return signer
 
     def signer(self) -> SignerKey:
@@ -197,19 +214,34 @@ class LedgerService:
     def _append(
         self, tx: SqlTransaction, batch: Sequence[AuditEvent], at: datetime, signers: list[SignerKey] | None
     ) -> None:
+        """Append ``batch`` to the tree and sign the new tree with ``signers`` (default: the active
+        key, checked against the registry unless this process made the last ledger write)."""
         if not batch:
             return
         leaves = list(batch.leaves) if isinstance(batch, EventBatch) else []
         if len(leaves) != len(batch):
             leaves = [leaf_hash(_event_bytes(event)) for event in batch]
-        size, root = self._extend(tx, batch[0].seq - 1, leaves)
+        before, tip, self._tip = batch[0].seq - 1, self._tip, None
+        if (
+            signers is None
+            and tip is not None
+            and (tip.size, tip.head_hash) == (before, batch[0].prev_hash)
+            and tip.signer is self._signer
+        ):
+            appended = append_leaves(before, tip.frontier, leaves)
+            tx.ledger.insert_nodes(appended.nodes)
+            signer = tip.signer
+        else:
+            appended = self._extend(tx, before, leaves)
+            signer = self._signer_for(tx, at) if signers is None else None
         if signers is None:
-            signer = self._signer_for(tx, at)
             signers = [] if signer is None else [signer]
         if signers:
-            self._sign(tx, signers, size, root, at)
+            self._sign(tx, signers, appended.size, appended.root, at)
+        if signer is not None or not signers:  # not a rotation: its keys are remembered after commit
+            self._tip = _Tip(appended.size, batch[-1].hash, appended.frontier, signer)
 
-    def _extend(self, tx: SqlTransaction, before: int, leaves: list[bytes]) -> tuple[int, bytes]:
+    def _extend(self, tx: SqlTransaction, before: int, leaves: list[bytes]) -> Appended:
         """Bring the tree to ``before`` leaves (from stored events, if behind), then append.
 
         One query in the usual case: the frontier of ``before`` leaves, and the leaf after it,
@@ -233,7 +265,7 @@ class LedgerService:
             size, [stored.node(level, idx) for level, idx in coordinates], missing + leaves
         )
         rows.insert_nodes(appended.nodes)
-        return appended.size, appended.root
+        return appended
 
     def _sign(
         self, tx: SqlTransaction, signers: list[SignerKey], size: int, root: bytes, at: datetime

@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
@@ -289,12 +290,23 @@ class LedgerRows:
         return found
 
     def insert_nodes(self, nodes: Sequence[TreeNode]) -> None:
-        if nodes:
+        """Store new tree nodes; ``IntegrityError`` if one is stored already (the tree is ahead of
+        the events it was extended from: the log was changed outside Steward)."""
+        if not nodes:
+            return
+        try:
             insert_rows(
                 self.s.connection(),
                 SqlLedgerNode.__tablename__,
                 [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes],
             )
+        except SqlIntegrityError:
+            first = nodes[0]
+            raise IntegrityError(
+                f"the ledger's tree holds nodes this write would add (from ({first.level}, {first.index})): "
+                "its events or head were changed outside Steward",
+                {"level": first.level, "index": first.index},
+            ) from None
 
     # -- events as the ledger reads them -----------------------------------------------------
 
