@@ -87,6 +87,7 @@ class MlflowWiring:
     deliveries: DeliveryStats = field(default_factory=lambda: DeliveryStats(datetime.now(UTC)))
     _pending: set[tuple[str, int]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _warming: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MlflowWiring:
@@ -145,7 +146,8 @@ class MlflowWiring:
         caller = connector_caller("mlflow", user_agent="steward-guard")
         writer = connector_caller("mlflow", user_agent="steward-write-back")
         # importing MLflow takes seconds: start it now, in the background, not on the first delivery
-        threading.Thread(target=source.warm, name="steward-mlflow-warm", daemon=True).start()
+        self._warming = threading.Thread(target=source.warm, name="steward-mlflow-warm", daemon=True)
+        self._warming.start()
 
         def sink(event: AuditEvent) -> None:
             if event.action not in SYNC_ACTIONS:
@@ -161,6 +163,17 @@ class MlflowWiring:
 
         steward.bus.after_commit(sink)
         steward.bus.after_commit(write_back)
+
+    @property
+    def warming(self) -> bool:
+        """Whether the background warm-up (MLflow's import, the clients' first calls) still runs."""
+        return self._warming is not None and self._warming.is_alive()
+
+    def wait_until_warm(self) -> None:
+        """Block until the warm-up has finished: a delivery that arrives during it waits once, instead
+        of paying the set-up in the middle of its own calls."""
+        if self._warming is not None:
+            self._warming.join()
 
     def _queue_write_back(
         self, steward: Steward, caller: Caller, source: MlflowSource, key: tuple[str, int]

@@ -1,18 +1,26 @@
 """The MLflow tracking server and model registry as a :class:`~steward.domain.ModelSource`.
 
 ``mlflow`` (the ``[mlflow]`` extra, ``mlflow-skinny``) is imported inside the methods, so
-``import steward`` never needs it. MLflow's credentials come from MLflow's own environment
-variables (``MLFLOW_TRACKING_TOKEN``, or ``MLFLOW_TRACKING_USERNAME`` and
-``MLFLOW_TRACKING_PASSWORD``). Every failure leaves here as a :mod:`steward.errors` kind.
+``import steward`` never needs it. MLflow's credentials and TLS settings come from MLflow's own
+environment variables (``MLFLOW_TRACKING_TOKEN``, or ``MLFLOW_TRACKING_USERNAME`` and
+``MLFLOW_TRACKING_PASSWORD``; ``MLFLOW_TRACKING_SERVER_CERT_PATH``,
+``MLFLOW_TRACKING_CLIENT_CERT_PATH``, ``MLFLOW_TRACKING_INSECURE_TLS``). Every failure leaves here
+as a :mod:`steward.errors` kind.
+
+The registry (registered models and versions) is read from MLflow's REST API as JSON: a harvest
+lists every version, and ``MlflowClient`` decodes each page's JSON twice and then converts it to
+protocol buffers and entities, which cost more CPU than the harvest's own writes. Runs,
+experiments and every write go through ``MlflowClient``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +51,17 @@ def _time(ms: int | None) -> datetime | None:
     return None if not ms else datetime.fromtimestamp(ms / 1000, UTC)
 
 
+def _tls() -> ssl.SSLContext | bool:
+    """TLS verification as MLflow's client does it, from MLflow's own variables."""
+    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+        return False
+    context = ssl.create_default_context(cafile=os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
+    client_cert = os.environ.get("MLFLOW_TRACKING_CLIENT_CERT_PATH")
+    if client_cert:
+        context.load_cert_chain(client_cert)
+    return context
+
+
 def _auth_headers() -> dict[str, str]:
     token = os.environ.get("MLFLOW_TRACKING_TOKEN")
     if token:
@@ -67,6 +86,7 @@ class MlflowSource:
         self.digest_mode = digest
         self.timeout = timeout
         self._client: MlflowClient | None = None
+        self._http: httpx.Client | None = None
 
     @property
     def client(self) -> MlflowClient:
@@ -80,9 +100,58 @@ class MlflowSource:
             self._client = MlflowClient(tracking_uri=self.location, registry_uri=self.location)
         return self._client
 
+    @property
+    def http(self) -> httpx.Client:
+        """A keep-alive client of MLflow's REST API (connection failures retried twice)."""
+        if self._http is None:
+            tls = _tls() if self.location.startswith("https://") else True  # CA files: only for TLS
+            self._http = httpx.Client(
+                base_url=f"{self.location}/api/2.0/mlflow",
+                headers=_auth_headers(),
+                timeout=self.timeout,
+                transport=httpx.HTTPTransport(retries=2, verify=tls),
+            )
+        return self._http
+
+    def _get(self, path: str, params: Mapping[str, Any], what: str) -> dict[str, Any]:
+        """The JSON answer of ``GET path``; MLflow's and the network's errors as Steward's kinds."""
+        try:
+            response = self.http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"cannot reach MLflow at {self.location} ({what}): {exc}", {"tracking_uri": self.location}
+            ) from exc
+        status = response.status_code
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        found = answer if isinstance(answer, dict) else {}
+        message = str(found.get("message") or response.text[:300])
+        if status in (401, 403):
+            raise Unauthenticated(
+                f"MLflow at {self.location} refused {what} (HTTP {status}): {message}; set "
+                "MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+                {"tracking_uri": self.location, "status": status},
+            )
+        if status == 404 and found.get("error_code") == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(f"MLflow at {self.location} has no {what}: {message}")
+        if status != 200 or not isinstance(answer, dict):
+            raise Unavailable(
+                f"MLflow at {self.location} failed {what} (HTTP {status}): {message}",
+                {"tracking_uri": self.location, "status": status},
+            )
+        return answer
+
     def warm(self) -> None:
-        """Import MLflow and build the client now (seconds, once), so the first event is quick."""
-        _ = self.client
+        """Import MLflow, build the clients and make one call through each (seconds, once: the
+        client's first call sets up its HTTP session), so the first event is quick. A server not
+        up yet is no error here."""
+        _ = self.client, self.http
+        with suppress(StewardError), self._calls("experiments"):
+            self.client.search_experiments(max_results=1)
+        with suppress(StewardError):
+            self._get("/registered-models/search", {"max_results": 1}, "registered models")
 
     @contextmanager
     def _calls(self, what: str) -> Iterator[None]:
@@ -111,11 +180,8 @@ class MlflowSource:
     # -- reachability --------------------------------------------------------------------------
 
     def check(self) -> None:
-        url = f"{self.location}/api/2.0/mlflow/registered-models/search"
         try:
-            response = httpx.get(
-                url, params={"max_results": 1}, headers=_auth_headers(), timeout=self.timeout
-            )
+            response = self.http.get("/registered-models/search", params={"max_results": 1})
         except httpx.HTTPError as exc:
             raise Unavailable(
                 f"cannot reach the MLflow tracking server at {self.location}: {exc}",
@@ -228,13 +294,14 @@ class MlflowSource:
 
     # -- registered models and versions --------------------------------------------------------
 
-    def _model(self, rm: Any) -> SourceModel:
+    def _model(self, rm: Mapping[str, Any]) -> SourceModel:
+        """A registered model from MLflow's JSON (``RegisteredModel``)."""
         return SourceModel(
-            name=rm.name,
-            url=self._model_url(rm.name),
-            description=rm.description or "",
-            tags=dict(rm.tags or {}),
-            aliases={str(a): str(v) for a, v in (rm.aliases or {}).items()},
+            name=rm["name"],
+            url=self._model_url(rm["name"]),
+            description=rm.get("description") or "",
+            tags={t["key"]: t.get("value", "") for t in rm.get("tags") or ()},
+            aliases={str(a["alias"]): str(a["version"]) for a in rm.get("aliases") or ()},
         )
 
     def models(self, names: Sequence[str] | None) -> Iterator[SourceModel]:
@@ -244,42 +311,41 @@ class MlflowSource:
                 if found is not None:
                     yield found
             return
-        token = None
+        params: dict[str, Any] = {"max_results": PAGE}
         while True:
-            with self._calls("registered models"):
-                page = self.client.search_registered_models(max_results=PAGE, page_token=token)
-            for rm in page:
+            page = self._get("/registered-models/search", params, "registered models")
+            for rm in page.get("registered_models") or ():
                 yield self._model(rm)
-            token = page.token
-            if not token:
+            params["page_token"] = page.get("next_page_token")
+            if not params["page_token"]:
                 return
 
     def model(self, name: str) -> SourceModel | None:
         try:
-            with self._calls(f"registered model {name!r}"):
-                return self._model(self.client.get_registered_model(name))
+            found = self._get("/registered-models/get", {"name": name}, f"registered model {name!r}")
         except NotFound:
             return None
+        return self._model(found["registered_model"])
 
-    def _version(self, mv: Any, aliases: Mapping[str, str]) -> SourceVersion:
-        source = mv.source or ""
-        model_id = getattr(mv, "model_id", None)
+    def _version(self, mv: Mapping[str, Any], aliases: Mapping[str, str]) -> SourceVersion:
+        """A model version from MLflow's JSON (``ModelVersion``)."""
+        source = mv.get("source") or ""
+        model_id = mv.get("model_id")
         if not model_id and source.startswith("models:/m-"):
             model_id = source.removeprefix("models:/").split("/")[0]
-        held = {a for a, v in aliases.items() if v == str(mv.version)} | set(
-            getattr(mv, "aliases", None) or []
-        )
+        version = str(mv["version"])
+        held = {a for a, v in aliases.items() if v == version} | set(mv.get("aliases") or ())
         return SourceVersion(
-            model=mv.name,
-            version=str(mv.version),
-            external_id=self.external_id(mv.name, str(mv.version)),
+            model=mv["name"],
+            version=version,
+            external_id=self.external_id(mv["name"], version),
             source=source,
-            status=str(mv.status or ""),
-            run_id=mv.run_id or None,
-            description=mv.description or "",
-            tags=dict(mv.tags or {}),
+            status=str(mv.get("status") or ""),
+            run_id=mv.get("run_id") or None,
+            description=mv.get("description") or "",
+            tags={t["key"]: t.get("value", "") for t in mv.get("tags") or ()},
             aliases=tuple(sorted(held)),
-            logged_model_id=model_id,
+            logged_model_id=model_id or None,
         )
 
     def versions(self, models: Sequence[SourceModel]) -> Iterator[SourceVersion]:
@@ -288,18 +354,17 @@ class MlflowSource:
         by_name = {m.name: m for m in models}
         filters = [f"name='{_quote_filter(m.name)}'" for m in models] if len(models) <= 20 else [""]
         for query in filters:
-            token = None
+            params: dict[str, Any] = {"max_results": PAGE, "order_by": VERSION_ORDER}
+            if query:
+                params["filter"] = query
             while True:
-                with self._calls("model versions"):
-                    page = self.client.search_model_versions(
-                        query or None, max_results=PAGE, order_by=VERSION_ORDER, page_token=token
-                    )
-                for mv in page:
-                    owner = by_name.get(mv.name)
+                page = self._get("/model-versions/search", params, "model versions")
+                for mv in page.get("model_versions") or ():
+                    owner = by_name.get(mv["name"])
                     if owner is not None:
                         yield self._version(mv, owner.aliases)
-                token = page.token
-                if not token:
+                params["page_token"] = page.get("next_page_token")
+                if not params["page_token"]:
                     break
 
     def version(self, model: str, version: str) -> SourceVersion | None:
@@ -307,11 +372,12 @@ class MlflowSource:
         if owner is None:
             return None
         try:
-            with self._calls(f"version {version} of {model!r}"):
-                mv = self.client.get_model_version(model, version)
+            found = self._get(
+                "/model-versions/get", {"name": model, "version": version}, f"version {version} of {model!r}"
+            )
         except NotFound:
             return None
-        return self._version(mv, owner.aliases)
+        return self._version(found["model_version"], owner.aliases)
 
     # -- artefacts -----------------------------------------------------------------------------
 

@@ -140,6 +140,8 @@ async def mlflow_webhook(request: Request, steward: StewardDep) -> wire.Connecto
         event = webhook.parse(body, delivery_id, sent)
         wiring.deliveries.arrived(caller.origin.request_id)
         stage = "deliver"
+        if wiring.warming:
+            await run_in_threadpool(wiring.wait_until_warm)
         outcome = await run_in_threadpool(
             steward.receiver.deliver,
             caller,
