@@ -9,7 +9,9 @@ the same four queries through each REST API:
 
     get a version | list a model's versions | search versions by tag | resolve the production version
 
-and prints p50/p95 for each and the ratio MLflow/Steward (target: Steward >= 10x faster). Then it
+and prints p50/p95 for each and the ratio MLflow/Steward (target: Steward >= 10x faster), beside
+the HTTP floor: the same client against a no-op FastAPI route on uvicorn (``_noop_app.py``), whose
+time bounds the ratio any server on this stack could reach (MLflow p50 / floor p50). Then it
 times the MLflow client listing the registry alone (all registered models and versions, paged),
 and ``steward harvest``'s use case on the same data (``--digest metadata``: the bench versions have
 no artefact files; no write-back), and prints versions per second and the ratio (target <= 1.5x).
@@ -236,6 +238,26 @@ def main() -> int:
         processes.append(steward)
         wait_up(f"{steward_url}/api/v1/health", steward, root / "steward.log")
 
+        floor_port = free_port()
+        floor = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "_noop_app:app",
+                "--app-dir",
+                str(Path(__file__).parent),
+                "--port",
+                str(floor_port),
+                "--log-level",
+                "warning",
+            ],
+            root / "noop.log",
+            env,
+        )
+        processes.append(floor)
+        wait_up(f"http://127.0.0.1:{floor_port}/noop", floor, root / "noop.log")
+
         rng = random.Random(7)
         pick = lambda: (rng.randrange(models), rng.randrange(1, per_model + 1))  # noqa: E731
         m = httpx.Client(base_url=f"{mlflow_url}/api/2.0/mlflow", timeout=60)
@@ -288,13 +310,22 @@ def main() -> int:
             f"{'query':32} {'MLflow p50':>11} {'p95':>8} {'Steward p50':>12} {'p95':>8} "
             f"{'ratio p50':>10} {'p95':>7}"
         )
+        noop = httpx.Client(base_url=f"http://127.0.0.1:{floor_port}", timeout=60)
+        timings(lambda: noop.get("/noop"), 20)
+        floor_p50 = pct(timings(lambda: noop.get("/noop"), args.queries), 0.5)
         for label, ask_mlflow, ask_steward in queries:
             timings(ask_mlflow, 5), timings(ask_steward, 5)  # warm both
             a, b = timings(ask_mlflow, args.queries), timings(ask_steward, args.queries)
             print(
                 f"{label:32} {pct(a, 0.5):11.2f} {pct(a, 0.95):8.2f} {pct(b, 0.5):12.2f} {pct(b, 0.95):8.2f} "
                 f"{pct(a, 0.5) / pct(b, 0.5):9.1f}x {pct(a, 0.95) / pct(b, 0.95):6.1f}x"
+                f"   (floor bound {pct(a, 0.5) / floor_p50:.1f}x)"
             )
+        print(
+            f"HTTP floor (no-op FastAPI route on uvicorn, same client): p50 {floor_p50:.2f} ms; "
+            "'floor bound' is MLflow p50 / floor p50, the most any server on this stack could reach"
+        )
+        noop.close()
         m.close()
         s.close()
 
