@@ -140,3 +140,56 @@ def test_importing_steward_does_not_import_mlflow() -> None:
     code = "import steward, steward.server, steward.cli, sys; print('mlflow' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def _self_signed(path: Path) -> bytes:
+    """A self-signed CA certificate and its key in one PEM file (as MLflow's client-cert variable
+    takes them); returns the certificate's DER bytes."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "steward-test-ca")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_registry_reads_take_mlflows_tls_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from steward.connectors.mlflow._source import MlflowSource, _tls
+
+    pem = tmp_path / "ca.pem"
+    der = _self_signed(pem)
+    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(pem))
+    monkeypatch.setenv("MLFLOW_TRACKING_CLIENT_CERT_PATH", str(pem))
+    context = _tls()
+    assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.get_ca_certs(binary_form=True) == [der]  # the given CA, and only it, is trusted
+    monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+    assert _tls() is False
+    monkeypatch.delenv("MLFLOW_TRACKING_INSECURE_TLS")
+    monkeypatch.setenv("MLFLOW_TRACKING_CLIENT_CERT_PATH", str(tmp_path / "missing.pem"))
+    MlflowSource("http://127.0.0.1:5000").http.close()  # plain HTTP reads no certificate files
+    with pytest.raises(InvalidInput) as refused:
+        _ = MlflowSource("https://127.0.0.1:5000").http
+    assert refused.value.details["errors"][0]["field"] == "MLFLOW_TRACKING_CLIENT_CERT_PATH"
+    assert "missing.pem is not a readable PEM certificate" in refused.value.message

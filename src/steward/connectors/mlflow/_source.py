@@ -55,10 +55,17 @@ def _tls() -> ssl.SSLContext | bool:
     """TLS verification as MLflow's client does it, from MLflow's own variables."""
     if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
         return False
-    context = ssl.create_default_context(cafile=os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
-    client_cert = os.environ.get("MLFLOW_TRACKING_CLIENT_CERT_PATH")
-    if client_cert:
-        context.load_cert_chain(client_cert)
+    variable = "MLFLOW_TRACKING_SERVER_CERT_PATH"
+    try:
+        context = ssl.create_default_context(cafile=os.environ.get(variable) or None)
+        variable = "MLFLOW_TRACKING_CLIENT_CERT_PATH"
+        client_cert = os.environ.get(variable)
+        if client_cert:
+            context.load_cert_chain(client_cert)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidInput.field(
+            variable, "certificate", f"{os.environ[variable]} is not a readable PEM certificate: {exc}"
+        ) from exc
     return context
 
 
