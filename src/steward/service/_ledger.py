@@ -10,10 +10,13 @@ first use). Its public half is registered in ``ledger_keys`` the first time it s
 registers a new key, retires the old one (it stays published), records a ``ledger.key_rotated``
 event and signs that transaction's checkpoint with both keys, so the old key vouches for the new.
 
-A process keeps its key in memory but checks, in every write transaction (after the transaction
-has locked the ledger head, so a rotation committed by another process is seen), that the key is
-still the active one: a retired key never signs again, not even for a moment after a rotation made
-elsewhere (``steward ledger rotate-key`` beside a running server).
+A process keeps its key in memory but checks, in every write transaction that follows anyone
+else's (after the transaction has locked the ledger head, so a rotation committed by another
+process is seen), that the key is still the active one: a retired key never signs again, not even
+for a moment after a rotation made elsewhere (``steward ledger rotate-key`` beside a running
+server). A rotation is itself an event, so when the locked head is still this process's own last
+event, nothing can have changed since its last check, and neither the key nor the tree's frontier
+is read again (``_Tip``).
 """
 
 from __future__ import annotations
