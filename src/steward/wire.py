@@ -55,6 +55,7 @@ from steward.domain import (
     StoredCheckpoint,
     VersionState,
 )
+from steward.domain import Page as RecordPage
 from steward.errors import InvalidInput
 
 T = TypeVar("T")
@@ -449,6 +450,17 @@ class WhoAmIOut(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_page_token: str | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_out(schema: type[M], page: RecordPage[Any]) -> Page[M]:
+    """A page of records as the wire's ``Page`` of ``schema``, with its next token (what the API
+    answers, and what the CLI prints from either backend)."""
+    return Page[schema](  # type: ignore[valid-type]
+        items=[schema.model_validate(item) for item in page.items], next_page_token=page.next_token
+    )
 
 
 class ErrorBody(BaseModel):

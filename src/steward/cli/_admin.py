@@ -10,7 +10,7 @@ import typer
 from steward import wire
 from steward.cli._app import app, state_of
 from steward.cli._backend import follow_pages
-from steward.cli._output import emit_json, err, out, table
+from steward.cli._output import Json, Limit, emit_json, err, out, table
 from steward.domain import Role
 from steward.errors import IntegrityError
 from steward.storage import make_engine, schema_status, upgrade
@@ -25,9 +25,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-Limit = Annotated[int, typer.Option(help="Most items to show (pages are followed up to it).", min=1)]
 
 
 @db_app.command("upgrade")

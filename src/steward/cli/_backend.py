@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from steward import wire
 from steward.client import Client
@@ -69,13 +69,6 @@ class Backend(Protocol):
     ) -> wire.Page[wire.TokenOut]: ...
     def revoke_token(self, token_id: int, reason: str = "") -> wire.TokenOut: ...
     def close(self) -> None: ...
-
-
-def page_out(schema: type[Any], page: Any) -> Any:
-    """A service page as the API's ``Page`` of ``schema`` (what both backends answer)."""
-    return wire.Page[schema](  # type: ignore[valid-type]
-        items=[schema.model_validate(i) for i in page.items], next_page_token=page.next_token
-    )
 
 
 T = TypeVar("T")
@@ -144,7 +137,7 @@ class LocalBackend:
             tags=tuple((tags or {}).items()),
             text=q,
         )
-        result: wire.Page[wire.ModelOut] = page_out(
+        result: wire.Page[wire.ModelOut] = wire.page_out(
             wire.ModelOut,
             self.steward.registry.list_models(self.caller, where, page_size, page_token),
         )
@@ -169,7 +162,7 @@ class LocalBackend:
         page_token: str | None,
     ) -> wire.Page[wire.VersionOut]:
         where = VersionFilter(model=model, owner=owner, state=state, tags=tuple((tags or {}).items()))
-        result: wire.Page[wire.VersionOut] = page_out(
+        result: wire.Page[wire.VersionOut] = wire.page_out(
             wire.VersionOut,
             self.steward.registry.search_versions(self.caller, where, page_size, page_token),
         )
@@ -198,7 +191,7 @@ class LocalBackend:
             since=since,
             until=until,
         )
-        result: wire.Page[wire.AuditEventOut] = page_out(
+        result: wire.Page[wire.AuditEventOut] = wire.page_out(
             wire.AuditEventOut,
             self.steward.audit.list_events(self.caller, where, page_size, page_token),
         )
@@ -214,7 +207,7 @@ class LocalBackend:
         self, *, page_size: int = 50, page_token: str | None = None
     ) -> wire.Page[wire.PrincipalOut]:
         found = self.steward.identity.list_principals(self.caller, page_size, page_token)
-        result: wire.Page[wire.PrincipalOut] = page_out(wire.PrincipalOut, found)
+        result: wire.Page[wire.PrincipalOut] = wire.page_out(wire.PrincipalOut, found)
         return result
 
     def create_token(self, spec: wire.TokenCreate) -> wire.TokenCreated:
@@ -225,7 +218,7 @@ class LocalBackend:
         self, principal: str | None = None, *, page_size: int = 50, page_token: str | None = None
     ) -> wire.Page[wire.TokenOut]:
         found = self.steward.identity.list_tokens(self.caller, principal, page_size, page_token)
-        result: wire.Page[wire.TokenOut] = page_out(wire.TokenOut, found)
+        result: wire.Page[wire.TokenOut] = wire.page_out(wire.TokenOut, found)
         return result
 
     def revoke_token(self, token_id: int, reason: str = "") -> wire.TokenOut:

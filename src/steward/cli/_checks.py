@@ -35,7 +35,7 @@ from steward.cli._files import (
     table_format,
 )
 from steward.cli._gate_ops import GateOps
-from steward.cli._output import emit_json, out, table
+from steward.cli._output import Json, emit_json, out, table
 from steward.errors import InvalidInput
 
 check_app = typer.Typer(
@@ -43,7 +43,6 @@ check_app = typer.Typer(
 )
 app.add_typer(check_app, name="check")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Data = Annotated[Path, typer.Option("--data", help="A CSV or Parquet file.", show_default=False)]
 
 

@@ -16,13 +16,12 @@ from rich.markup import escape
 from steward import wire
 from steward.cli._app import app, state_of
 from steward.cli._gate_ops import GateOps
-from steward.cli._output import emit_json, out, table
+from steward.cli._output import Json, emit_json, out, table
 from steward.errors import IntegrityError, PolicyViolation
 
 gate_app = typer.Typer(help="Policy gates: evaluate a version, read its decisions.", no_args_is_help=True)
 app.add_typer(gate_app, name="gate")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Target = Annotated[
     str, typer.Option("--target", "-t", help="The environment the version is to be promoted to.")
 ]

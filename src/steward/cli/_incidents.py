@@ -9,13 +9,11 @@ import typer
 from steward import wire
 from steward.cli._app import app, state_of
 from steward.cli._backend import Backend, LocalBackend, RemoteBackend
-from steward.cli._output import emit_json, out, record, table
+from steward.cli._output import Json, emit_json, out, record, table
 from steward.domain import IncidentState, Severity
 
 incident_app = typer.Typer(help="Incidents on models in use.", no_args_is_help=True)
 app.add_typer(incident_app, name="incident")
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def _fields(i: wire.IncidentOut) -> list[tuple[str, Any]]:

@@ -19,7 +19,7 @@ from steward import wire
 from steward.cli._admin import audit_app
 from steward.cli._app import app, state_of
 from steward.cli._backend import LocalBackend, RemoteBackend
-from steward.cli._output import emit_json, err, out, table
+from steward.cli._output import Json, emit_json, err, out, table
 from steward.errors import IntegrityError, InvalidInput, StewardError
 from steward.ledger import (
     Checkpoint,
@@ -43,7 +43,6 @@ evidence_app = typer.Typer(help="Evidence bundles of model versions, verified of
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(evidence_app, name="evidence")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Keys = Annotated[
     list[str] | None,
     typer.Option("--key", help="A verifier key `<name>+<id>+<base64>`, or a file of them. Repeatable."),

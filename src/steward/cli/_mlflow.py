@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from steward import wire
 from steward.cli._app import app, state_of
 from steward.cli._backend import Backend, LocalBackend, RemoteBackend
-from steward.cli._output import emit_json, err, out, table
+from steward.cli._output import Json, emit_json, err, out, table
 from steward.cli._parse import pairs
 from steward.connectors.mlflow import DIGEST_MODES, MlflowSource, webhook
 from steward.domain import SourceSettings
@@ -25,7 +25,6 @@ mlflow_app = typer.Typer(help="The MLflow connector: webhooks and guarded aliase
 app.add_typer(harvest_app, name="harvest")
 app.add_typer(mlflow_app, name="mlflow")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TrackingUri = Annotated[
     str,
     typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="The MLflow tracking server's URL."),

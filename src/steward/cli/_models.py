@@ -8,7 +8,7 @@ import typer
 
 from steward import wire
 from steward.cli._app import app, state_of
-from steward.cli._output import emit_json, out, record, table
+from steward.cli._output import Json, emit_json, out, record, table
 from steward.cli._parse import dataset_uses, numbers, pairs
 from steward.domain import ModelState, RiskTier, VersionState
 
@@ -17,7 +17,6 @@ version_app = typer.Typer(help="Versions (trained artefacts) of a model.", no_ar
 app.add_typer(model_app, name="model")
 app.add_typer(version_app, name="version")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Tags = Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE (repeatable).")]
 
 

@@ -13,7 +13,7 @@ from steward import wire
 from steward.cli._app import app, state_of
 from steward.cli._files import bundle_text, read_bundle
 from steward.cli._gate_ops import GateOps
-from steward.cli._output import emit_json, err, out, record, table
+from steward.cli._output import Json, emit_json, err, out, record, table
 from steward.domain import DIGEST_PATTERN
 from steward.errors import InvalidInput, PolicyTestFailed
 from steward.policy import PolicyBundle, create_engine, validate_bundle
@@ -24,7 +24,6 @@ policy_app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Folder = Annotated[
     Path,
     typer.Argument(help="A bundle folder: manifest.json, data.json and *.rego files.", show_default=False),

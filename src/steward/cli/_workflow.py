@@ -16,7 +16,7 @@ from rich.markup import escape
 from steward import wire
 from steward.cli._app import app, state_of
 from steward.cli._models import model_app, version_app
-from steward.cli._output import emit_json, out, record, table
+from steward.cli._output import Json, Limit, emit_json, out, record, table
 from steward.cli._workflow_ops import WorkflowOps
 from steward.domain import ReviewDecision, ReviewStage
 from steward.errors import PolicyViolation
@@ -27,7 +27,6 @@ review_app = typer.Typer(
 )
 app.add_typer(review_app, name="review")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Stage = Annotated[ReviewStage, typer.Option("--stage", help="The workflow stage signed.")]
 Comment = Annotated[str, typer.Option("--comment", help="What the review found (required).")]
 Evidence = Annotated[
@@ -42,7 +41,6 @@ ActAs = Annotated[
     ),
 ]
 Reason = Annotated[str, typer.Option("--reason", help="Why (required; kept in the audit trail).")]
-Limit = Annotated[int, typer.Option(help="Most items to show (pages are followed up to it).", min=1)]
 
 
 def _ops(ctx: typer.Context, act_as: str | None = None) -> WorkflowOps:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import cast
 
 from steward import wire
-from steward.cli._backend import Backend, LocalBackend, RemoteBackend, follow_pages, page_out
+from steward.cli._backend import Backend, LocalBackend, RemoteBackend, follow_pages
 from steward.domain import Origin, ReviewStage
 from steward.errors import InvalidInput
 from steward.service import Caller
@@ -56,7 +56,7 @@ class WorkflowOps:
         def fetch(size: int, token: str | None) -> wire.Page[wire.ReviewOut]:
             if self.local:
                 found = self.local.steward.reviews.list_reviews(self._as(), model, version, size, token)
-                reviews: wire.Page[wire.ReviewOut] = page_out(wire.ReviewOut, found)
+                reviews: wire.Page[wire.ReviewOut] = wire.page_out(wire.ReviewOut, found)
                 return reviews
             return self.remote.list_reviews(model, version, page_size=size, page_token=token)
 
@@ -70,7 +70,9 @@ class WorkflowOps:
                 listed = self.local.steward.reviews.list_conditions(
                     self._as(), model, version, open_only, size, token
                 )
-                conditions: wire.Page[wire.ReviewConditionOut] = page_out(wire.ReviewConditionOut, listed)
+                conditions: wire.Page[wire.ReviewConditionOut] = wire.page_out(
+                    wire.ReviewConditionOut, listed
+                )
                 return conditions
             return self.remote.list_conditions(
                 model, version, open_only=open_only, page_size=size, page_token=token
@@ -107,7 +109,7 @@ class WorkflowOps:
         def fetch(size: int, token: str | None) -> wire.Page[wire.ReviewDueOut]:
             if self.local:
                 found = self.local.steward.reviews.due(self._as(), overdue_only, size, token)
-                due: wire.Page[wire.ReviewDueOut] = page_out(wire.ReviewDueOut, found)
+                due: wire.Page[wire.ReviewDueOut] = wire.page_out(wire.ReviewDueOut, found)
                 return due
             return self.remote.due_reviews(overdue_only=overdue_only, page_size=size, page_token=token)
 

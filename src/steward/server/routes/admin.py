@@ -10,8 +10,9 @@ from steward import wire
 from steward.domain import PERMISSIONS, Action
 from steward.ledger import parse_verifiers
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import Instant, PageSize, PageToken, page_out
+from steward.server.routes._common import Instant, PageSize, PageToken
 from steward.storage import AuditFilter
+from steward.wire import page_out
 
 router = APIRouter()
 

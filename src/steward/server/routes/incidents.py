@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query
 from steward import wire
 from steward.domain import Action, IncidentState
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken, page_out
+from steward.server.routes._common import PageSize, PageToken
+from steward.wire import page_out
 
 router = APIRouter(tags=["incidents"])
 IncidentId = Annotated[int, Path(ge=1)]

@@ -10,8 +10,9 @@ from fastapi.responses import PlainTextResponse
 from steward import wire
 from steward.domain import Action
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import Instant, PageSize, PageToken, page_out
+from steward.server.routes._common import Instant, PageSize, PageToken
 from steward.storage import ReadAccessFilter
+from steward.wire import page_out
 
 router = APIRouter()
 

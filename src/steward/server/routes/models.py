@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query, Response
 from steward import wire
 from steward.domain import Action, ModelState, RiskTier, VersionState
 from steward.server.deps import CallerDep, StewardDep, action
-from steward.server.routes._common import PageSize, PageToken, page_out, parse_tags
+from steward.server.routes._common import PageSize, PageToken, parse_tags
 from steward.storage import ModelFilter, VersionFilter
+from steward.wire import page_out
 
 router = APIRouter(tags=["models"])
 ModelName = Annotated[str, Path(max_length=128)]
