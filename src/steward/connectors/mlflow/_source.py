@@ -15,6 +15,7 @@ experiments and every write go through ``MlflowClient``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import ssl
@@ -70,12 +71,13 @@ def _tls() -> ssl.SSLContext | bool:
 
 
 def _auth_headers() -> dict[str, str]:
+    """MLflow's credentials as the MLflow client sends them: a bearer token, else basic auth."""
     token = os.environ.get("MLFLOW_TRACKING_TOKEN")
     if token:
         return {"Authorization": f"Bearer {token}"}
     user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
     if user and password:
-        return {"Authorization": httpx.BasicAuth(user, password)._auth_header}
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
     return {}
 
 
@@ -126,7 +128,8 @@ class MlflowSource:
             response = self.http.get(path, params=params)
         except httpx.HTTPError as exc:
             raise Unavailable(
-                f"cannot reach MLflow at {self.location} ({what}): {exc}", {"tracking_uri": self.location}
+                f"cannot reach the MLflow tracking server at {self.location} ({what}): {exc}",
+                {"tracking_uri": self.location},
             ) from exc
         status = response.status_code
         try:
@@ -137,13 +140,19 @@ class MlflowSource:
         message = str(found.get("message") or response.text[:300])
         if status in (401, 403):
             raise Unauthenticated(
-                f"MLflow at {self.location} refused {what} (HTTP {status}): {message}; set "
+                f"MLflow at {self.location} refused the credentials (HTTP {status}) for {what}: {message}; "
+                "set "
                 "MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
                 {"tracking_uri": self.location, "status": status},
             )
         if status == 404 and found.get("error_code") == "RESOURCE_DOES_NOT_EXIST":
             raise NotFound(f"MLflow at {self.location} has no {what}: {message}")
-        if status != 200 or not isinstance(answer, dict):
+        if not isinstance(answer, dict):
+            raise Unavailable(
+                f"{self.location} did not answer {what} like an MLflow tracking server (HTTP {status})",
+                {"tracking_uri": self.location, "status": status},
+            )
+        if status != 200:
             raise Unavailable(
                 f"MLflow at {self.location} failed {what} (HTTP {status}): {message}",
                 {"tracking_uri": self.location, "status": status},
@@ -187,29 +196,7 @@ class MlflowSource:
     # -- reachability --------------------------------------------------------------------------
 
     def check(self) -> None:
-        try:
-            response = self.http.get("/registered-models/search", params={"max_results": 1})
-        except httpx.HTTPError as exc:
-            raise Unavailable(
-                f"cannot reach the MLflow tracking server at {self.location}: {exc}",
-                {"tracking_uri": self.location},
-            ) from exc
-        if response.status_code in (401, 403):
-            raise Unauthenticated(
-                f"MLflow at {self.location} refused the credentials (HTTP {response.status_code}); set "
-                "MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
-                {"tracking_uri": self.location, "status": response.status_code},
-            )
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if response.status_code != 200 or not isinstance(answer, dict):
-            raise Unavailable(
-                f"{self.location} did not answer like an MLflow tracking server "
-                f"(HTTP {response.status_code})",
-                {"tracking_uri": self.location, "status": response.status_code},
-            )
+        self._get("/registered-models/search", {"max_results": 1}, "a first request")
 
     def external_id(self, model: str, version: str) -> str:
         return f"{self.location}/#/models/{quote(model, safe='')}/versions/{version}"
