@@ -347,7 +347,9 @@ class HarvestService(HarvestJobs):
             except StewardError as error:
                 if error.code == "unavailable":
                     raise
-                ctx.summary.errors.append(f"model {batch[0].model.name}: {error.message}")  # a batch of one
+                # a failed fetch is retried model by model; a failure after it names the whole batch
+                names = ", ".join(g.model.name for g in batch)
+                ctx.summary.errors.append(f"model{'s' if len(batch) > 1 else ''} {names}: {error.message}")
             done += sum(len(g.versions) for g in batch)
             report("versions", done, None)
         report("versions", done, done)
