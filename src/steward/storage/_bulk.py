@@ -4,18 +4,30 @@ An ``executemany`` through a compiled ``insert()`` runs every value of every row
 column types' bind processors; for the audit events and Merkle nodes a write batch appends (text,
 integers and bytes the driver takes as they are) that processing was most of the insert's time.
 :func:`insert_rows` hands the rows to the driver's ``executemany`` directly, in the driver's own
-parameter style, with the identifiers quoted by the dialect.
+parameter style, with the identifiers quoted by the dialect. :func:`chunks` cuts long key lists
+for ``IN (…)`` lookups.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect
 
 from steward.storage._tables import Base
+
+_T = TypeVar("_T")
+CHUNK = 400  # keys per IN list: well under SQLite's 999 bound parameters, with room for the rest
+
+
+def chunks(items: Iterable[_T], size: int = CHUNK) -> Iterator[list[_T]]:
+    """``items`` in lists of at most ``size``."""
+    batch = list(items)
+    for start in range(0, len(batch), size):
+        yield batch[start : start + size]
+
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 

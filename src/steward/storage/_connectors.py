@@ -11,9 +11,9 @@ statement per table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from steward.domain import HarvestJob, ModelVersion, SourceLink
 from steward.errors import Conflict, NotFound
+from steward.storage._bulk import chunks
 from steward.storage._subjects import model_id, version_id
 from steward.storage._tables import (
     Base,
@@ -130,16 +131,6 @@ def to_job(row: SqlHarvestJob) -> HarvestJob:
     )
 
 
-_T = TypeVar("_T")
-CHUNK = 400  # keys per IN list: well under SQLite's 999 bound parameters, with room for the rest
-
-
-def _chunks(items: Iterable[_T], size: int = CHUNK) -> Iterator[list[_T]]:
-    batch = list(items)
-    for start in range(0, len(batch), size):
-        yield batch[start : start + size]
-
-
 def links_by_version(session: Session, version_ids: Iterable[int]) -> dict[int, list[SourceLink]]:
     """Source links of many versions in one query (for ``_versions_out``)."""
     ids = list(version_ids)
@@ -219,7 +210,7 @@ class SqlSources:
     def linked_among(self, platform: str, external_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
         """Which of these ids of ``platform`` are linked, with their (model, version)."""
         found: dict[str, tuple[str, int]] = {}
-        for chunk in _chunks(set(external_ids)):
+        for chunk in chunks(set(external_ids)):
             found.update(
                 (external_id, (model, int(version)))
                 for external_id, model, version in self.s.execute(
@@ -234,7 +225,7 @@ class SqlSources:
     def versions_with_digests(self, digests: Iterable[str]) -> dict[str, tuple[str, int]]:
         """For each of these artefact digests that is registered, its first (oldest) version."""
         found: dict[str, tuple[str, int]] = {}
-        for chunk in _chunks(set(digests)):
+        for chunk in chunks(set(digests)):
             for digest, model, version in self.s.execute(
                 select(SqlModelVersion.artifact_digest, SqlModel.name, SqlModelVersion.version)
                 .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
@@ -248,7 +239,7 @@ class SqlSources:
         """The number the next version of each of these models gets; a model without versions (or
         without a record yet) is left out: its next number is 1."""
         found: dict[str, int] = {}
-        for chunk in _chunks(set(models)):
+        for chunk in chunks(set(models)):
             for name, highest in self.s.execute(
                 select(SqlModel.name, func.max(SqlModelVersion.version))
                 .join(SqlModelVersion, SqlModelVersion.model_id == SqlModel.id)
@@ -261,7 +252,7 @@ class SqlSources:
     def recorded_runs(self, run_ids: Iterable[str]) -> set[str]:
         """Which of these training runs are recorded."""
         found: set[str] = set()
-        for chunk in _chunks(set(run_ids)):
+        for chunk in chunks(set(run_ids)):
             found.update(
                 self.s.scalars(select(SqlTrainingRun.run_id).where(SqlTrainingRun.run_id.in_(chunk)))
             )
@@ -270,7 +261,7 @@ class SqlSources:
     def _version_pks(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         wanted = set(keys)
         found: dict[tuple[str, int], int] = {}
-        for chunk in _chunks(sorted(wanted)):
+        for chunk in chunks(sorted(wanted)):
             for pk, name, number in self.s.execute(
                 select(SqlModelVersion.id, SqlModel.name, SqlModelVersion.version)
                 .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
@@ -290,7 +281,7 @@ class SqlSources:
     def _pks(self, column: Any, key: Any, values: Iterable[str], kind: str) -> dict[str, int]:
         wanted = set(values)
         found: dict[str, int] = {}
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             found.update((k, int(pk)) for k, pk in self.s.execute(select(key, column).where(key.in_(chunk))))
         missing = sorted(wanted - set(found))
         if missing:
@@ -312,7 +303,7 @@ class SqlSources:
         )
         uses = {(u.dataset, u.version) for v in versions for u in v.datasets}
         dataset_versions: dict[tuple[str, str], int] = {}
-        for chunk in _chunks(sorted(uses)):
+        for chunk in chunks(sorted(uses)):
             for pk, dataset, dversion in self.s.execute(
                 select(SqlDatasetVersion.id, SqlDataset.name, SqlDatasetVersion.version)
                 .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
 from steward.ledger import TreeNode
-from steward.storage._bulk import insert_rows
+from steward.storage._bulk import chunks, insert_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
 from steward.storage._streams import PairedStream
 from steward.storage._tables import (
@@ -277,8 +277,7 @@ class LedgerRows:
             for level, idx, digest in self.s.connection().execute(_NODES_PG, {"l": levels, "i": indexes}):
                 found[int(level), int(idx)] = bytes(digest)
             return found
-        for start in range(0, len(wanted), 200):
-            chunk = wanted[start : start + 200]
+        for chunk in chunks(wanted, 200):  # two parameters a node
             params = {
                 f"{kind}{n}": value
                 for n, pair in enumerate(chunk)

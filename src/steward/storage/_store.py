@@ -53,7 +53,7 @@ from steward.domain import (
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
 from steward.ledger._event import format_time
 from steward.storage import _convert as convert
-from steward.storage._bulk import insert_rows
+from steward.storage._bulk import chunks, insert_rows
 from steward.storage._connectors import SqlSources, links_by_version
 from steward.storage._engine import folded
 from steward.storage._gate_reads import SqlGateReads
@@ -408,12 +408,10 @@ class SqlTransaction:
         return None if found is None else self._versions_out([(found, found.model_name)])[0]
 
     def find_versions(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
-        """Many versions by ``(model, number)`` in a few queries (per 400 keys); the ones that do
-        not exist are left out."""
-        wanted = sorted(set(keys))
+        """Many versions by ``(model, number)`` in a few queries (per ``CHUNK`` keys); the ones that
+        do not exist are left out."""
         found: dict[tuple[str, int], ModelVersion] = {}
-        for start in range(0, len(wanted), 400):
-            chunk = wanted[start : start + 400]
+        for chunk in chunks(sorted(set(keys))):
             rows = self.s.execute(
                 select(SqlModelVersion, SqlModel.name)
                 .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
