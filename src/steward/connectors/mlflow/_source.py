@@ -167,7 +167,7 @@ class MlflowSource:
         with suppress(StewardError), self._calls("experiments"):
             self.client.search_experiments(max_results=1)
         with suppress(StewardError):
-            self._get("/registered-models/search", {"max_results": 1}, "registered models")
+            self.check()
 
     @contextmanager
     def _calls(self, what: str) -> Iterator[None]:
