@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -257,6 +258,31 @@ def test_datasets_runs_and_deployments_over_http(admin_api: TestClient) -> None:
     assert ok(admin_api.get(f"{API}/deployments", params={"environment": "production"}))["items"] == []
     refused = admin_api.get(f"{API}/deployments", params={"page_token": "bogus"})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_input"
+
+
+def test_record_reads_answer_on_the_event_loop_when_reads_do_not_wait(
+    admin_api: TestClient, steward: Steward
+) -> None:
+    """SQLite's reads run on the loop (no trip through the thread pool); PostgreSQL's, which wait
+    on the network, in a worker thread."""
+    created(admin_api.post(f"{API}/models", json=model_body("m")))
+    created(admin_api.post(f"{API}/models/m/versions", json=version_body()))
+    threads: list[str] = []
+    read = steward.registry.get_version
+
+    def noting_thread(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return read(*args)
+
+    steward.registry.get_version = noting_thread  # type: ignore[method-assign]
+    try:
+        assert ok(admin_api.get(f"{API}/models/m/versions/1"))["version"] == 1
+    finally:
+        del steward.registry.get_version
+    assert steward.store.reads_wait is (steward.store.backend == "postgresql")
+    in_pool = ["AnyIO worker thread"] if steward.store.reads_wait else []
+    assert [t for t in threads if t == "AnyIO worker thread"] == in_pool, threads
+    assert len(threads) == 1
 
 
 def test_audit_over_http_records_the_request(admin_api: TestClient, steward: Steward, admin: Caller) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,6 +47,21 @@ async def get_caller(
     caller = Caller(principal, origin)
     request.state.steward_caller = caller  # for the read access log (server/_access.py)
     return caller
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def quick_read(steward: Steward, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``read(*args, **kwargs)``, a read use case of a few indexed queries, answered on the event
+    loop when the store's reads do not wait (SQLite), else in the thread pool. A sync route runs
+    in the pool and hands its answer back to the loop: two thread switches that cost more than
+    such a read itself. Reads that compute (policy replays, evidence, verification) stay in sync
+    routes, where they do not hold up other requests."""
+    if steward.store.reads_wait:
+        return await run_in_threadpool(read, *args, **kwargs)
+    return read(*args, **kwargs)
 
 
 StewardDep = Annotated[Steward, Depends(get_steward)]

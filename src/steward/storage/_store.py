@@ -8,6 +8,7 @@ Driver errors become :mod:`steward.errors` kinds here and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,9 +20,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     Text,
     and_,
     bindparam,
+    exists,
     func,
     insert,
     or_,
@@ -54,7 +57,7 @@ from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unav
 from steward.ledger._event import format_time
 from steward.storage import _convert as convert
 from steward.storage._bulk import chunks, insert_rows
-from steward.storage._connectors import SqlSources, links_by_version
+from steward.storage._connectors import SqlSources, SqlVersionSource, links_by_version
 from steward.storage._engine import folded
 from steward.storage._gate_reads import SqlGateReads
 from steward.storage._gates import SqlGates
@@ -141,6 +144,13 @@ class SqlStore:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def reads_wait(self) -> bool:
+        """Whether a read can wait on something other than this process's CPU: a network round
+        trip per statement (PostgreSQL). SQLite's reads in WAL mode neither take nor wait for a
+        lock and touch only local pages, so a server may run short ones on its event loop."""
+        return self.backend != "sqlite"
 
     @contextmanager
     def write(self) -> Iterator[SqlTransaction]:
@@ -381,24 +391,27 @@ class SqlTransaction:
         return found[0], found[1]
 
     def _versions_out(self, pairs: Sequence[tuple[Any, str]]) -> list[ModelVersion]:
-        """Records for many version rows (``SqlModelVersion`` objects or rows of its columns) with
-        two or three more statements in all (dataset uses, source links; runs when any)."""
-        ids = [row.id for row, _ in pairs]
+        """Records for many version rows (``SqlModelVersion`` objects or rows of
+        ``_VERSION_COLUMNS``) with at most three more statements in all: runs, dataset uses and
+        source links, each only when a row has any (a row of ``_VERSION_COLUMNS`` says whether
+        it has uses and links; an ORM object is looked up)."""
+        with_uses = [row.id for row, _ in pairs if getattr(row, "has_datasets", True)]
+        with_links = [row.id for row, _ in pairs if getattr(row, "has_sources", True)]
         run_ids = list({row.training_run_id for row, _ in pairs if row.training_run_id is not None})
         conn = self.s.connection()
         runs = dict(conn.execute(_RUN_IDS, {"ids": run_ids}).all()) if run_ids else {}
-        uses: dict[int, list[DatasetUse]] = {i: [] for i in ids}
-        if ids:
-            for version_id, dataset, dversion, role in conn.execute(_DATASET_USES, {"ids": ids}):
+        uses: dict[int, list[DatasetUse]] = {i: [] for i in with_uses}
+        if with_uses:
+            for version_id, dataset, dversion, role in conn.execute(_DATASET_USES, {"ids": with_uses}):
                 uses[version_id].append(convert.to_dataset_use(dataset, dversion, role))
-        links = links_by_version(self.s, ids)
+        links = links_by_version(self.s, with_links)
         return [
             convert.to_version(
                 row,
                 name,
                 runs.get(row.training_run_id) if row.training_run_id else None,
-                tuple(uses[row.id]),
-                tuple(links[row.id]),
+                tuple(uses.get(row.id, ())),
+                tuple(links.get(row.id, ())),
             )
             for row, name in pairs
         ]
@@ -756,10 +769,12 @@ class SqlTransaction:
         """Deployments (of one model, in one environment), oldest first."""
         check_page_size(page_size)
         position = decode_token(token, "id")
-        conditions = self._deployment_conditions(model, None, environment)
-        if position:
-            conditions.append(SqlDeployment.id > position["id"])
-        rows = self._deployments(*conditions, limit=page_size + 1)
+        values = {"model": model, "environment": environment, "after": position and position["id"]}
+        stmt = _deployment_page(*(values[k] is not None for k in ("model", "environment", "after")))
+        found = self.s.connection().execute(stmt, {**values, "limit": page_size + 1})
+        rows = [convert.to_deployment(r, r.model_name, r.version_number) for r in found]
+        if model is not None and not rows:
+            self._model_id(model)  # a missing model says so
         kept, next_token = page_of(rows, page_size, lambda d: {"id": d.id})
         return Page(tuple(kept), next_token)
 
@@ -1137,12 +1152,40 @@ _MOVE_HEAD = (
 )
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
 _MODEL = select(*SqlModel.__table__.c).where(SqlModel.name == bindparam("name"))
-_VERSION_COLUMNS = (*SqlModelVersion.__table__.c, SqlModel.name.label("model_name"))
+_VERSION_COLUMNS = (
+    *SqlModelVersion.__table__.c,
+    SqlModel.name.label("model_name"),
+    # whether the version has dataset uses and source links: most have neither, and then
+    # _versions_out need not look for them
+    exists().where(SqlVersionDataset.version_id == SqlModelVersion.id).label("has_datasets"),
+    exists().where(SqlVersionSource.version_id == SqlModelVersion.id).label("has_sources"),
+)
 _DEPLOYMENT_COLUMNS = (
     *SqlDeployment.__table__.c,
     SqlModel.name.label("model_name"),
     SqlModelVersion.version.label("version_number"),
 )
+
+
+@functools.cache
+def _deployment_page(by_model: bool, by_environment: bool, after: bool) -> Select[Any]:
+    """The statement of one page of deployments for the filters given (built once per shape:
+    building it is most of what answering costs); values are bound as ``model``,
+    ``environment``, ``after`` (the last id of the previous page) and ``limit``."""
+    stmt = (
+        select(*_DEPLOYMENT_COLUMNS)
+        .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
+        .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
+    )
+    if by_model:
+        stmt = stmt.where(SqlModel.name == bindparam("model"))
+    if by_environment:
+        stmt = stmt.where(SqlDeployment.environment == bindparam("environment"))
+    if after:
+        stmt = stmt.where(SqlDeployment.id > bindparam("after"))
+    return stmt.order_by(SqlDeployment.id).limit(bindparam("limit"))
+
+
 _VERSION = (
     select(*_VERSION_COLUMNS)
     .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from steward import wire
 from steward.domain import Action, ModelState, RiskTier, VersionState
-from steward.server.deps import CallerDep, StewardDep, action
+from steward.server.deps import CallerDep, StewardDep, action, quick_read
 from steward.server.routes._common import PageSize, PageToken, parse_tags
 from steward.storage import ModelFilter, VersionFilter
 from steward.wire import page_out
@@ -27,7 +27,7 @@ def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep)
 
 
 @router.get("/models", response_model=wire.Page[wire.ModelOut], openapi_extra=action(Action.MODEL_READ))
-def list_models(
+async def list_models(
     caller: CallerDep,
     steward: StewardDep,
     owner: Annotated[str | None, Query(max_length=256)] = None,
@@ -45,14 +45,16 @@ def list_models(
     where = ModelFilter(
         owner=owner, risk_tier=risk_tier, state=state, scope=scope, tags=parse_tags(tag), text=q
     )
-    page = steward.registry.list_models(caller, where, page_size, page_token)
+    page = await quick_read(steward, steward.registry.list_models, caller, where, page_size, page_token)
     return page_out(wire.ModelOut, page)
 
 
 @router.get("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_READ))
-def get_model(name: ModelName, caller: CallerDep, steward: StewardDep, response: Response) -> wire.ModelOut:
+async def get_model(
+    name: ModelName, caller: CallerDep, steward: StewardDep, response: Response
+) -> wire.ModelOut:
     """One model's record; the ``ETag`` header carries its revision."""
-    model = steward.registry.get_model(caller, name)
+    model = await quick_read(steward, steward.registry.get_model, caller, name)
     response.headers["ETag"] = f'"{model.revision}"'
     return wire.ModelOut.model_validate(model)
 
@@ -83,7 +85,7 @@ def register_version(
     response_model=wire.Page[wire.VersionOut],
     openapi_extra=action(Action.VERSION_READ),
 )
-def list_versions(
+async def list_versions(
     name: ModelName,
     caller: CallerDep,
     steward: StewardDep,
@@ -91,7 +93,8 @@ def list_versions(
     page_token: PageToken = None,
 ) -> wire.Page[wire.VersionOut]:
     """A model's versions, newest first."""
-    page = steward.registry.search_versions(caller, VersionFilter(model=name), page_size, page_token)
+    where = VersionFilter(model=name)
+    page = await quick_read(steward, steward.registry.search_versions, caller, where, page_size, page_token)
     return page_out(wire.VersionOut, page)
 
 
@@ -100,10 +103,12 @@ def list_versions(
     response_model=wire.VersionOut,
     openapi_extra=action(Action.VERSION_READ),
 )
-def get_version(
+async def get_version(
     name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
 ) -> wire.VersionOut:
-    return wire.VersionOut.model_validate(steward.registry.get_version(caller, name, version))
+    return wire.VersionOut.model_validate(
+        await quick_read(steward, steward.registry.get_version, caller, name, version)
+    )
 
 
 @router.get(
@@ -111,15 +116,17 @@ def get_version(
     response_model=wire.LineageOut,
     openapi_extra=action(Action.VERSION_READ),
 )
-def lineage(
+async def lineage(
     name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
 ) -> wire.LineageOut:
     """Upstream (datasets, run, code, environment) and downstream (deployments) as nodes and edges."""
-    return wire.LineageOut.model_validate(steward.registry.lineage(caller, name, version))
+    return wire.LineageOut.model_validate(
+        await quick_read(steward, steward.registry.lineage, caller, name, version)
+    )
 
 
 @router.get("/versions", response_model=wire.Page[wire.VersionOut], openapi_extra=action(Action.VERSION_READ))
-def search_versions(
+async def search_versions(
     caller: CallerDep,
     steward: StewardDep,
     model: Annotated[str | None, Query(max_length=128)] = None,
@@ -140,7 +147,7 @@ def search_versions(
         artifact_digest=artifact_digest,
         tags=parse_tags(tag),
     )
-    page = steward.registry.search_versions(caller, where, page_size, page_token)
+    page = await quick_read(steward, steward.registry.search_versions, caller, where, page_size, page_token)
     return page_out(wire.VersionOut, page)
 
 
@@ -149,7 +156,7 @@ def search_versions(
     response_model=wire.Page[wire.DeploymentOut],
     openapi_extra=action(Action.DEPLOYMENT_READ),
 )
-def model_deployments(
+async def model_deployments(
     name: ModelName,
     caller: CallerDep,
     steward: StewardDep,
@@ -162,7 +169,9 @@ def model_deployments(
     There is no way to record a deployment directly: a version reaches an environment through
     `POST /models/{name}/versions/{version}/promotions` (`steward promote`).
     """
-    page = steward.registry.list_deployments(caller, name, environment, page_size, page_token)
+    page = await quick_read(
+        steward, steward.registry.list_deployments, caller, name, environment, page_size, page_token
+    )
     return page_out(wire.DeploymentOut, page)
 
 
@@ -171,7 +180,7 @@ def model_deployments(
     response_model=wire.Page[wire.DeploymentOut],
     openapi_extra=action(Action.DEPLOYMENT_READ),
 )
-def all_deployments(
+async def all_deployments(
     caller: CallerDep,
     steward: StewardDep,
     environment: Annotated[str | None, Query(max_length=64)] = None,
@@ -179,5 +188,7 @@ def all_deployments(
     page_token: PageToken = None,
 ) -> wire.Page[wire.DeploymentOut]:
     """Every model's deployments, oldest first."""
-    page = steward.registry.list_deployments(caller, None, environment, page_size, page_token)
+    page = await quick_read(
+        steward, steward.registry.list_deployments, caller, None, environment, page_size, page_token
+    )
     return page_out(wire.DeploymentOut, page)
