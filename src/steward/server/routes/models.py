@@ -1,10 +1,15 @@
-"""Models, their versions, lineage and deployments."""
+"""Models, their versions, lineage and deployments.
+
+Every route here is a coroutine: reads go through ``quick_read``; writes, which wait for the
+database's write lock, run in the thread pool: one trip there and back, where a sync route takes
+two (its body, then FastAPI's validation of its answer)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from steward import wire
 from steward.domain import Action, ModelState, RiskTier, VersionState
@@ -21,9 +26,9 @@ VersionNumber = Annotated[int, Path(ge=1)]
 @router.post(
     "/models", status_code=201, response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_CREATE)
 )
-def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep) -> wire.ModelOut:
+async def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep) -> wire.ModelOut:
     """Create the governance record of a model."""
-    return wire.ModelOut.model_validate(steward.registry.create_model(caller, body))
+    return wire.ModelOut.model_validate(await run_in_threadpool(steward.registry.create_model, caller, body))
 
 
 @router.get("/models", response_model=wire.Page[wire.ModelOut], openapi_extra=action(Action.MODEL_READ))
@@ -60,11 +65,13 @@ async def get_model(
 
 
 @router.patch("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_UPDATE))
-def update_model(
+async def update_model(
     name: ModelName, body: wire.ModelUpdate, caller: CallerDep, steward: StewardDep
 ) -> wire.ModelOut:
     """Change fields of a record; ``revision`` must be the one read (else 409 ``conflict``)."""
-    return wire.ModelOut.model_validate(steward.registry.update_model(caller, name, body))
+    return wire.ModelOut.model_validate(
+        await run_in_threadpool(steward.registry.update_model, caller, name, body)
+    )
 
 
 @router.post(
@@ -73,11 +80,13 @@ def update_model(
     response_model=wire.VersionOut,
     openapi_extra=action(Action.VERSION_REGISTER),
 )
-def register_version(
+async def register_version(
     name: ModelName, body: wire.VersionCreate, caller: CallerDep, steward: StewardDep
 ) -> wire.VersionOut:
     """Register a trained artefact as the model's next version."""
-    return wire.VersionOut.model_validate(steward.registry.register_version(caller, name, body))
+    return wire.VersionOut.model_validate(
+        await run_in_threadpool(steward.registry.register_version, caller, name, body)
+    )
 
 
 @router.get(
