@@ -687,15 +687,11 @@ class SqlTransaction:
 
     # -- deployments -------------------------------------------------------------------------
 
-    def _deployments(self, *conditions: Any, limit: int | None = None) -> list[Deployment]:
-        stmt = (
-            select(*_DEPLOYMENT_COLUMNS)  # rows as stored, not ORM objects
-            .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
-            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
-            .where(*conditions)
-            .order_by(SqlDeployment.id)
-        )
-        rows = self.s.connection().execute(stmt if limit is None else stmt.limit(limit))
+    def _deployments(self, *conditions: Any) -> list[Deployment]:
+        return self._deployment_rows(_DEPLOYMENTS.where(*conditions).order_by(SqlDeployment.id))
+
+    def _deployment_rows(self, stmt: Select[Any], values: dict[str, Any] | None = None) -> list[Deployment]:
+        rows = self.s.connection().execute(stmt, values or {})  # rows as stored, not ORM objects
         return [convert.to_deployment(r, r.model_name, r.version_number) for r in rows]
 
     def active_deployment(self, model: str, environment: str) -> Deployment | None:
@@ -769,10 +765,10 @@ class SqlTransaction:
         """Deployments (of one model, in one environment), oldest first."""
         check_page_size(page_size)
         position = decode_token(token, "id")
-        values = {"model": model, "environment": environment, "after": position and position["id"]}
-        stmt = _deployment_page(*(values[k] is not None for k in ("model", "environment", "after")))
-        found = self.s.connection().execute(stmt, {**values, "limit": page_size + 1})
-        rows = [convert.to_deployment(r, r.model_name, r.version_number) for r in found]
+        after = position["id"] if position else None
+        stmt = _deployment_page(model is not None, environment is not None, after is not None)
+        values = {"model": model, "environment": environment, "after": after, "limit": page_size + 1}
+        rows = self._deployment_rows(stmt, values)
         if model is not None and not rows:
             self._model_id(model)  # a missing model says so
         kept, next_token = page_of(rows, page_size, lambda d: {"id": d.id})
@@ -1160,10 +1156,14 @@ _VERSION_COLUMNS = (
     exists().where(SqlVersionDataset.version_id == SqlModelVersion.id).label("has_datasets"),
     exists().where(SqlVersionSource.version_id == SqlModelVersion.id).label("has_sources"),
 )
-_DEPLOYMENT_COLUMNS = (
-    *SqlDeployment.__table__.c,
-    SqlModel.name.label("model_name"),
-    SqlModelVersion.version.label("version_number"),
+_DEPLOYMENTS = (
+    select(
+        *SqlDeployment.__table__.c,
+        SqlModel.name.label("model_name"),
+        SqlModelVersion.version.label("version_number"),
+    )
+    .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
+    .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
 )
 
 
@@ -1172,11 +1172,7 @@ def _deployment_page(by_model: bool, by_environment: bool, after: bool) -> Selec
     """The statement of one page of deployments for the filters given (built once per shape:
     building it is most of what answering costs); values are bound as ``model``,
     ``environment``, ``after`` (the last id of the previous page) and ``limit``."""
-    stmt = (
-        select(*_DEPLOYMENT_COLUMNS)
-        .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
-        .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
-    )
+    stmt = _DEPLOYMENTS
     if by_model:
         stmt = stmt.where(SqlModel.name == bindparam("model"))
     if by_environment:
