@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
-import json
 import os
 import random
 import socket
@@ -28,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +33,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from _keepalive import KeepAlive  # type: ignore[import-not-found]  # the script's folder is on the path
 from sqlalchemy import func, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,19 +209,13 @@ def serve_process(url: str, key_path: Path) -> Iterator[str]:
 def rest_writes(core: Steward, url: str, key_path: Path, requests: int) -> float:
     """Audited writes/s, one request at a time, over HTTP to a real server process (keep-alive)."""
     token = token_for(core, "bench-writer", Role.ADMIN)
-    headers = {**_auth(token), "Content-Type": "application/json"}
     with serve_process(url, key_path) as base:
-        # the standard library's client on one kept-alive connection: httpx spends about a
-        # millisecond of its own per request on this machine, time the server does not spend
-        parts = urllib.parse.urlsplit(base)
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        http = KeepAlive(base, _auth(token))  # http.client: see _keepalive.py
 
         def post(name: str) -> None:
-            conn.request("POST", "/api/v1/models", body=json.dumps(_model(name)), headers=headers)
-            response = conn.getresponse()
-            if response.status != 201:
-                raise SystemExit(f"POST /api/v1/models answered {response.status}: {response.read()[:300]!r}")
-            response.read()
+            status, body = http.post("/api/v1/models", _model(name))
+            if status != 201:
+                raise SystemExit(f"POST /api/v1/models answered {status}: {body[:300]!r}")
 
         try:
             for i in range(20):
@@ -233,7 +225,7 @@ def rest_writes(core: Steward, url: str, key_path: Path, requests: int) -> float
                 post(f"rest-{i}")
             return requests / (time.perf_counter() - started)
         finally:
-            conn.close()
+            http.close()
 
 
 def ledger_share(core: Steward, writes: int, rounds: int) -> tuple[float, float]:

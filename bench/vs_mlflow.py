@@ -26,7 +26,7 @@ without the five-minute load.)
 from __future__ import annotations
 
 import argparse
-import http.client
+import json
 import logging
 import os
 import random
@@ -35,12 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from _keepalive import KeepAlive  # type: ignore[import-not-found]
 
 ENV = {
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -172,40 +172,6 @@ def load_steward(database_url: str, models: int, per_model: int) -> tuple[float,
     return elapsed, token
 
 
-class KeepAlive:
-    """GETs over one kept-alive connection with the standard library's ``http.client``: the same
-    client for every server timed, and a lean one (httpx spends about half a millisecond of its
-    own per request here, which is time neither server spends; ``--client httpx`` uses it)."""
-
-    def __init__(
-        self, base: str, headers: dict[str, str] | None = None, library: str = "http.client"
-    ) -> None:
-        parts = urllib.parse.urlsplit(base)
-        self.prefix = parts.path.rstrip("/")
-        self.headers = {"Host": parts.netloc, **(headers or {})}
-        self.httpx = httpx.Client(base_url=base, headers=headers, timeout=60) if library == "httpx" else None
-        self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-
-    def get(self, path: str, params: dict[str, object] | None = None) -> tuple[int, bytes]:
-        if self.httpx is not None:
-            response = self.httpx.get(path, params=params)  # type: ignore[arg-type]
-            return response.status_code, response.content
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        try:
-            self.conn.request("GET", f"{self.prefix}{path}{query}", headers=self.headers)
-            response = self.conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionError):  # idle past the server's keep-alive
-            self.conn.close()
-            self.conn.request("GET", f"{self.prefix}{path}{query}", headers=self.headers)
-            response = self.conn.getresponse()
-        return response.status, response.read()
-
-    def close(self) -> None:
-        self.conn.close()
-        if self.httpx is not None:
-            self.httpx.close()
-
-
 def timings(call: Callable[[], tuple[int, bytes]], n: int) -> list[float]:
     found = []
     for _ in range(n):
@@ -247,7 +213,14 @@ def main() -> int:
     total = models * per_model
     root = args.dir or Path(tempfile.mkdtemp(prefix="steward-vs-mlflow-"))
     root.mkdir(parents=True, exist_ok=True)
-    loaded = (root / "steward.token").exists()
+    record = root / "loaded.json"  # what an earlier run loaded into --dir: sizes and the token
+    loaded = json.loads(record.read_text()) if record.exists() else None
+    if loaded is not None and (loaded["models"], loaded["per_model"]) != (models, per_model):
+        raise SystemExit(
+            f"--dir {root} holds {loaded['models']} models x {loaded['per_model']} versions, not "
+            f"{models} x {per_model}: run with --versions {loaded['models'] * loaded['per_model']} "
+            f"--models {loaded['models']}, or give another --dir"
+        )
     env = {**os.environ, **ENV}
     os.environ.update(ENV)
     bin_dir = Path(sys.executable).parent
@@ -276,14 +249,14 @@ def main() -> int:
         processes.append(mlflow)
         wait_up(f"{mlflow_url}/health", mlflow, root / "mlflow.log")
         database_url = f"sqlite:///{root / 'steward.db'}"
-        if loaded:
+        if loaded is not None:
             print(f"timing the registries {root} holds (loaded by an earlier run)")
-            token = (root / "steward.token").read_text()
+            token = loaded["token"]
         else:
             print(f"loading {total} versions of {models} models (tags owner, tier, status)…", flush=True)
             mlflow_load = load_mlflow(mlflow_url, models, per_model)
             steward_load, token = load_steward(database_url, models, per_model)
-            (root / "steward.token").write_text(token)
+            record.write_text(json.dumps({"models": models, "per_model": per_model, "token": token}))
             print(
                 f"  loaded MLflow in {mlflow_load:.1f} s (REST, 8 threads), "
                 f"Steward in {steward_load:.1f} s (service)"
