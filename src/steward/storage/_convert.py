@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections import namedtuple
+from typing import Any, NamedTuple
 
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Result, Row
 
 from steward.domain import (
     ApiToken,
@@ -39,6 +41,19 @@ from steward.storage._tables import (
     SqlPrincipal,
     SqlTrainingRun,
 )
+
+
+@functools.cache
+def _row_shape(columns: tuple[str, ...]) -> type[NamedTuple]:
+    return namedtuple("StoredRow", columns)  # type: ignore[return-value]
+
+
+def plain_rows(result: Result[Any]) -> list[Any]:
+    """The rows of ``result`` as named tuples of its columns. A SQLAlchemy ``Row`` looks a column
+    up by name in about 300 ns, a named tuple in about 30; a version record reads 22 columns, so
+    on a page of a hundred that is most of the time between the database and the record."""
+    shape = _row_shape(tuple(result.keys()))
+    return [shape._make(row) for row in result]
 
 
 def to_model(row: SqlModel | Row[Any]) -> Model:

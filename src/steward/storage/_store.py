@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Executable,
     Select,
     Text,
     and_,
@@ -212,6 +213,10 @@ class SqlTransaction:
         self._head: LedgerHead | None = None  # known from the lock to the commit (write only)
         self._pending: list[dict[str, Any]] = []  # events of a batch not inserted yet
 
+    def _rows(self, stmt: Executable, values: dict[str, Any] | None = None) -> list[Any]:
+        """The rows of a Core statement as named tuples (``convert.plain_rows``), no ORM objects."""
+        return convert.plain_rows(self.s.connection().execute(stmt, values or {}))
+
     @property
     def sources(self) -> SqlSources:
         """Source links, harvest jobs, webhook deliveries and alias guards (connectors)."""
@@ -282,8 +287,8 @@ class SqlTransaction:
         return model_id(self.s, name)
 
     def find_model(self, name: str) -> Model | None:
-        row = self.s.connection().execute(_MODEL, {"name": name}).one_or_none()  # a row, no ORM object
-        return None if row is None else convert.to_model(row)
+        rows = self._rows(_MODEL, {"name": name})
+        return convert.to_model(rows[0]) if rows else None
 
     def insert_model(self, model: Model) -> Model:
         """Create ``model``; ``AlreadyExists`` if its name is taken. One statement finds the clash
@@ -367,10 +372,10 @@ class SqlTransaction:
     def list_models(self, where: ModelFilter, page_size: int, token: str | None) -> Page[Model]:
         check_page_size(page_size)
         position = decode_token(token, "name")
-        stmt = select(SqlModel).where(and_(True, *_model_conditions(where)))
+        stmt = select(*SqlModel.__table__.c).where(and_(True, *_model_conditions(where)))
         if position:
             stmt = stmt.where(SqlModel.name > position["name"])
-        rows = self.s.scalars(stmt.order_by(SqlModel.name).limit(page_size + 1)).all()
+        rows = self._rows(stmt.order_by(SqlModel.name).limit(page_size + 1))
         kept, next_token = page_of(rows, page_size, lambda r: {"name": r.name})
         return Page(tuple(convert.to_model(r) for r in kept), next_token)
 
@@ -393,13 +398,15 @@ class SqlTransaction:
     def _versions_out(self, pairs: Sequence[tuple[Any, str]]) -> list[ModelVersion]:
         """Records for many version rows (``SqlModelVersion`` objects or rows of
         ``_VERSION_COLUMNS``) with at most three more statements in all: runs, dataset uses and
-        source links, each only when a row has any (a row of ``_VERSION_COLUMNS`` says whether
-        it has uses and links; an ORM object is looked up)."""
+        source links, each only when a row has any. A row of ``_VERSION_COLUMNS`` carries its
+        run's id and says whether it has uses and links; for an ORM object they are looked up."""
         with_uses = [row.id for row, _ in pairs if getattr(row, "has_datasets", True)]
         with_links = [row.id for row, _ in pairs if getattr(row, "has_sources", True)]
-        run_ids = list({row.training_run_id for row, _ in pairs if row.training_run_id is not None})
+        runs = {row.training_run_id: row.run_name for row, _ in pairs if hasattr(row, "run_name")}
+        run_ids = list({row.training_run_id for row, _ in pairs if row.training_run_id not in runs} - {None})
         conn = self.s.connection()
-        runs = dict(conn.execute(_RUN_IDS, {"ids": run_ids}).all()) if run_ids else {}
+        if run_ids:
+            runs.update(conn.execute(_RUN_IDS, {"ids": run_ids}).all())
         uses: dict[int, list[DatasetUse]] = {i: [] for i in with_uses}
         if with_uses:
             for version_id, dataset, dversion, role in conn.execute(_DATASET_USES, {"ids": with_uses}):
@@ -417,8 +424,8 @@ class SqlTransaction:
         ]
 
     def find_version(self, model: str, version: int) -> ModelVersion | None:
-        found = self.s.connection().execute(_VERSION, {"model": model, "version": version}).one_or_none()
-        return None if found is None else self._versions_out([(found, found.model_name)])[0]
+        found = self._rows(_VERSION, {"model": model, "version": version})
+        return self._versions_out([(found[0], found[0].model_name)])[0] if found else None
 
     def find_versions(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
         """Many versions by ``(model, number)`` in a few queries (per ``CHUNK`` keys); the ones that
@@ -486,29 +493,27 @@ class SqlTransaction:
         """Versions newest first; ``where.model`` lists one model's versions (highest number first)."""
         check_page_size(page_size)
         position = decode_token(token, "id")
-        stmt = select(*_VERSION_COLUMNS).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-        if where.model:
-            stmt = stmt.where(SqlModel.name == where.model)
-        if where.owner:
-            stmt = stmt.where(SqlModel.owner == where.owner)
-        if where.state:
-            stmt = stmt.where(SqlModelVersion.state == where.state)
-        if where.source_platform:
-            stmt = stmt.where(SqlModelVersion.source_platform == where.source_platform)
-        if where.artifact_digest:
-            stmt = stmt.where(SqlModelVersion.artifact_digest == where.artifact_digest)
-        for key, value in where.tags:
-            stmt = stmt.where(
-                SqlModelVersion.id.in_(
-                    select(SqlVersionTag.version_id).where(
-                        SqlVersionTag.key == key, SqlVersionTag.value == value
-                    )
-                )
-            )
-        if position:
-            stmt = stmt.where(SqlModelVersion.id < position["id"])
-        found = self.s.connection().execute(stmt.order_by(SqlModelVersion.id.desc()).limit(page_size + 1))
-        rows = [(row, row.model_name) for row in found]
+        values: dict[str, Any] = {
+            "model": where.model,
+            "owner": where.owner,
+            "state": where.state,
+            "source_platform": where.source_platform,
+            "artifact_digest": where.artifact_digest,
+            "after": position["id"] if position else None,
+            "limit": page_size + 1,
+        }
+        for i, (key, value) in enumerate(where.tags):
+            values[f"tag_key_{i}"], values[f"tag_value_{i}"] = key, value
+        stmt = _version_page(
+            bool(where.model),
+            bool(where.owner),
+            bool(where.state),
+            bool(where.source_platform),
+            bool(where.artifact_digest),
+            len(where.tags),
+            position is not None,
+        )
+        rows = [(row, row.model_name) for row in self._rows(stmt, values)]
         if where.model and not rows:
             self._model_row(where.model)  # a missing model says so
         kept, next_token = page_of(rows, page_size, lambda r: {"id": r[0].id})
@@ -691,7 +696,7 @@ class SqlTransaction:
         return self._deployment_rows(_DEPLOYMENTS.where(*conditions).order_by(SqlDeployment.id))
 
     def _deployment_rows(self, stmt: Select[Any], values: dict[str, Any] | None = None) -> list[Deployment]:
-        rows = self.s.connection().execute(stmt, values or {})  # rows as stored, not ORM objects
+        rows = self._rows(stmt, values)
         return [convert.to_deployment(r, r.model_name, r.version_number) for r in rows]
 
     def active_deployment(self, model: str, environment: str) -> Deployment | None:
@@ -1151,6 +1156,10 @@ _MODEL = select(*SqlModel.__table__.c).where(SqlModel.name == bindparam("name"))
 _VERSION_COLUMNS = (
     *SqlModelVersion.__table__.c,
     SqlModel.name.label("model_name"),
+    select(SqlTrainingRun.run_id)
+    .where(SqlTrainingRun.id == SqlModelVersion.training_run_id)
+    .scalar_subquery()
+    .label("run_name"),
     # whether the version has dataset uses and source links: most have neither, and then
     # _versions_out need not look for them
     exists().where(SqlVersionDataset.version_id == SqlModelVersion.id).label("has_datasets"),
@@ -1180,6 +1189,45 @@ def _deployment_page(by_model: bool, by_environment: bool, after: bool) -> Selec
     if after:
         stmt = stmt.where(SqlDeployment.id > bindparam("after"))
     return stmt.order_by(SqlDeployment.id).limit(bindparam("limit"))
+
+
+@functools.lru_cache(maxsize=256)  # a shape per filter combination and number of tags
+def _version_page(
+    by_model: bool,
+    by_owner: bool,
+    by_state: bool,
+    by_platform: bool,
+    by_digest: bool,
+    tags: int,
+    after: bool,
+) -> Select[Any]:
+    """The statement of one page of versions, newest first, for the filters given (built once per
+    shape, like ``_deployment_page``); values are bound as ``model``, ``owner``, ``state``,
+    ``source_platform``, ``artifact_digest``, ``tag_key_N``/``tag_value_N`` for each of ``tags``
+    tags, ``after`` (the last id of the previous page) and ``limit``."""
+    stmt = select(*_VERSION_COLUMNS).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+    if by_model:
+        stmt = stmt.where(SqlModel.name == bindparam("model"))
+    if by_owner:
+        stmt = stmt.where(SqlModel.owner == bindparam("owner"))
+    if by_state:
+        stmt = stmt.where(SqlModelVersion.state == bindparam("state"))
+    if by_platform:
+        stmt = stmt.where(SqlModelVersion.source_platform == bindparam("source_platform"))
+    if by_digest:
+        stmt = stmt.where(SqlModelVersion.artifact_digest == bindparam("artifact_digest"))
+    for i in range(tags):
+        stmt = stmt.where(
+            SqlModelVersion.id.in_(
+                select(SqlVersionTag.version_id).where(
+                    SqlVersionTag.key == bindparam(f"tag_key_{i}"),
+                    SqlVersionTag.value == bindparam(f"tag_value_{i}"),
+                )
+            )
+        )
+    if after:
+        stmt = stmt.where(SqlModelVersion.id < bindparam("after"))
+    return stmt.order_by(SqlModelVersion.id.desc()).limit(bindparam("limit"))
 
 
 _VERSION = (
