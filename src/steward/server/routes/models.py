@@ -2,7 +2,8 @@
 
 Every route here is a coroutine: reads go through ``quick_read``; writes, which wait for the
 database's write lock, run in the thread pool: one trip there and back, where a sync route takes
-two (its body, then FastAPI's validation of its answer)."""
+two (its body, then FastAPI's validation of its answer). Reads answer their records as they are
+(``server._json``); each route's wire schema stays its ``response_model``, for the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from steward import wire
-from steward.domain import Action, ModelState, RiskTier, VersionState
+from steward.domain import Action, Deployment, Model, ModelState, ModelVersion, RiskTier, VersionState
+from steward.server._json import page_response, record_response
 from steward.server.deps import CallerDep, StewardDep, action, quick_read
 from steward.server.routes._common import PageSize, PageToken, parse_tags
 from steward.storage import ModelFilter, VersionFilter
-from steward.wire import page_out
 
 router = APIRouter(tags=["models"])
 ModelName = Annotated[str, Path(max_length=128)]
@@ -45,23 +46,20 @@ async def list_models(
     ] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-) -> wire.Page[wire.ModelOut]:
+) -> Response:
     """List models with filters, by name."""
     where = ModelFilter(
         owner=owner, risk_tier=risk_tier, state=state, scope=scope, tags=parse_tags(tag), text=q
     )
     page = await quick_read(steward, steward.registry.list_models, caller, where, page_size, page_token)
-    return page_out(wire.ModelOut, page)
+    return page_response(Model, page)
 
 
 @router.get("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_READ))
-async def get_model(
-    name: ModelName, caller: CallerDep, steward: StewardDep, response: Response
-) -> wire.ModelOut:
+async def get_model(name: ModelName, caller: CallerDep, steward: StewardDep) -> Response:
     """One model's record; the ``ETag`` header carries its revision."""
     model = await quick_read(steward, steward.registry.get_model, caller, name)
-    response.headers["ETag"] = f'"{model.revision}"'
-    return wire.ModelOut.model_validate(model)
+    return record_response(model, headers={"ETag": f'"{model.revision}"'})
 
 
 @router.patch("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_UPDATE))
@@ -100,11 +98,11 @@ async def list_versions(
     steward: StewardDep,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-) -> wire.Page[wire.VersionOut]:
+) -> Response:
     """A model's versions, newest first."""
     where = VersionFilter(model=name)
     page = await quick_read(steward, steward.registry.search_versions, caller, where, page_size, page_token)
-    return page_out(wire.VersionOut, page)
+    return page_response(ModelVersion, page)
 
 
 @router.get(
@@ -114,10 +112,9 @@ async def list_versions(
 )
 async def get_version(
     name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
-) -> wire.VersionOut:
-    return wire.VersionOut.model_validate(
-        await quick_read(steward, steward.registry.get_version, caller, name, version)
-    )
+) -> Response:
+    found = await quick_read(steward, steward.registry.get_version, caller, name, version)
+    return record_response(found)
 
 
 @router.get(
@@ -146,7 +143,7 @@ async def search_versions(
     tag: Annotated[list[str] | None, Query(description="KEY=VALUE; repeat to require several.")] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-) -> wire.Page[wire.VersionOut]:
+) -> Response:
     """Search versions across models, newest first."""
     where = VersionFilter(
         model=model,
@@ -157,7 +154,7 @@ async def search_versions(
         tags=parse_tags(tag),
     )
     page = await quick_read(steward, steward.registry.search_versions, caller, where, page_size, page_token)
-    return page_out(wire.VersionOut, page)
+    return page_response(ModelVersion, page)
 
 
 @router.get(
@@ -172,7 +169,7 @@ async def model_deployments(
     environment: Annotated[str | None, Query(max_length=64)] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-) -> wire.Page[wire.DeploymentOut]:
+) -> Response:
     """The model's deployments, oldest first (each made by a promotion or a rollback).
 
     There is no way to record a deployment directly: a version reaches an environment through
@@ -181,7 +178,7 @@ async def model_deployments(
     page = await quick_read(
         steward, steward.registry.list_deployments, caller, name, environment, page_size, page_token
     )
-    return page_out(wire.DeploymentOut, page)
+    return page_response(Deployment, page)
 
 
 @router.get(
@@ -195,9 +192,9 @@ async def all_deployments(
     environment: Annotated[str | None, Query(max_length=64)] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
-) -> wire.Page[wire.DeploymentOut]:
+) -> Response:
     """Every model's deployments, oldest first."""
     page = await quick_read(
         steward, steward.registry.list_deployments, caller, None, environment, page_size, page_token
     )
-    return page_out(wire.DeploymentOut, page)
+    return page_response(Deployment, page)
