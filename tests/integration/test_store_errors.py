@@ -29,3 +29,35 @@ def test_a_not_null_failure_is_a_conflict_not_a_duplicate(steward: Steward, admi
         tx.s.execute(text("INSERT INTO models (name) VALUES ('n')"))
     with steward.store.read() as tx:
         assert tx.s.execute(text("SELECT count(*) FROM models")).scalar_one() == 0
+
+
+def test_a_single_statement_read_begins_no_transaction(steward: Steward, admin: Caller) -> None:
+    """``read(statements=1)`` runs its statement alone (autocommit on both backends); other reads
+    and every write run in a transaction (on SQLite, a write's BEGIN IMMEDIATE takes the lock)."""
+    from sqlalchemy import event
+
+    steward.registry.create_model(admin, wire.ModelCreate(name="m", owner="o", risk_tier="low"))
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement.split()[0].upper())
+
+    event.listen(steward.store.engine, "before_cursor_execute", note)
+    try:
+        with steward.store.read(statements=1) as tx:
+            assert tx.find_model("m") is not None
+        single = list(sent)
+        sent.clear()
+        with steward.store.read() as tx:
+            assert tx.find_model("m") is not None
+        several = list(sent)
+        sent.clear()
+        steward.registry.update_model(admin, "m", wire.ModelUpdate(revision=1, description="d"))
+        write = list(sent)
+    finally:
+        event.remove(steward.store.engine, "before_cursor_execute", note)
+    assert single == ["SELECT"]
+    if steward.store.backend == "sqlite":  # PostgreSQL's driver begins implicitly, unseen here
+        assert several == ["BEGIN", "SELECT"]
+        assert write[0] == "BEGIN"
+    assert "UPDATE" in write

@@ -74,7 +74,7 @@ class RegistryService:
 
     def get_model(self, caller: Caller, name: str) -> Model:
         caller.authorize(Action.MODEL_READ)
-        with self.store.read() as tx:
+        with self.store.read(statements=1) as tx:
             model = tx.find_model(name)
         if model is None:
             raise NotFound(f"model {name!r} does not exist", {"model": name})
@@ -326,7 +326,7 @@ class RegistryService:
     ) -> Page[Deployment]:
         """Deployments (of one model, in one environment), oldest first."""
         caller.authorize(Action.DEPLOYMENT_READ)
-        with self.store.read() as tx:
+        with self.store.read(statements=1) as tx:  # one statement (and, for no rows, a model lookup)
             return tx.list_deployments(page_size, page_token, model=model, environment=environment)
 
     # -- overview (figures over the whole inventory, for the web UI) ---------------------------

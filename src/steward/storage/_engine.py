@@ -78,8 +78,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # Writers take the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
-    mode = "IMMEDIATE" if conn.get_execution_options().get("steward_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # A read of one statement (SqlStore.read(statements=1)) begins nothing: the driver is in
+    # autocommit (isolation_level None), so the statement is its own snapshot, and the COMMIT
+    # SQLAlchemy sends at the end is the driver's no-op outside a transaction.
+    options = conn.get_execution_options()
+    if options.get("steward_single") and not options.get("steward_write"):
+        return
+    conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if options.get('steward_write') else 'DEFERRED'}")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
