@@ -23,11 +23,12 @@ async def get_steward(request: Request) -> Steward:
 
 async def get_caller(
     request: Request,
-    steward: Annotated[Steward, Depends(get_steward)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """The caller, on the event loop when the token's check is kept (no I/O, no thread), else
-    from the database in the thread pool."""
+    from the database in the thread pool. (The core object is read from the app, not declared as
+    a dependency: FastAPI solves each declared one again on every request.)"""
+    steward: Steward = request.app.state.steward
     if credentials is None:
         raise Unauthenticated(
             "this endpoint needs an API token: send 'Authorization: Bearer stw_…' "
