@@ -1169,6 +1169,8 @@ _VERSION_COLUMNS = (
     exists().where(SqlVersionDataset.version_id == SqlModelVersion.id).label("has_datasets"),
     exists().where(SqlVersionSource.version_id == SqlModelVersion.id).label("has_sources"),
 )
+_VERSIONS = select(*_VERSION_COLUMNS).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+"""Version rows with their model's name, the base of ``_VERSION`` and ``_version_page``."""
 _DEPLOYMENTS = (
     select(
         *SqlDeployment.__table__.c,
@@ -1209,7 +1211,7 @@ def _version_page(
     shape, like ``_deployment_page``); values are bound as ``model``, ``owner``, ``state``,
     ``source_platform``, ``artifact_digest``, ``tag_key_N``/``tag_value_N`` for each of ``tags``
     tags, ``after`` (the last id of the previous page) and ``limit``."""
-    stmt = select(*_VERSION_COLUMNS).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
+    stmt = _VERSIONS
     if by_model:
         stmt = stmt.where(SqlModel.name == bindparam("model"))
     if by_owner:
@@ -1234,10 +1236,8 @@ def _version_page(
     return stmt.order_by(SqlModelVersion.id.desc()).limit(bindparam("limit"))
 
 
-_VERSION = (
-    select(*_VERSION_COLUMNS)
-    .join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
-    .where(SqlModel.name == bindparam("model"), SqlModelVersion.version == bindparam("version"))
+_VERSION = _VERSIONS.where(
+    SqlModel.name == bindparam("model"), SqlModelVersion.version == bindparam("version")
 )
 _RUN_IDS = select(SqlTrainingRun.id, SqlTrainingRun.run_id).where(
     SqlTrainingRun.id.in_(bindparam("ids", expanding=True))
