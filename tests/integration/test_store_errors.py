@@ -31,6 +31,17 @@ def test_a_not_null_failure_is_a_conflict_not_a_duplicate(steward: Steward, admi
         assert tx.s.execute(text("SELECT count(*) FROM models")).scalar_one() == 0
 
 
+def _in_transaction(tx: object) -> bool:
+    """Whether the driver's connection under ``tx`` is inside a transaction (its own view, which
+    sees PostgreSQL's implicit BEGIN that no statement event shows)."""
+    driver = tx.s.connection().connection.driver_connection  # type: ignore[attr-defined]
+    if hasattr(driver, "in_transaction"):  # sqlite3
+        return bool(driver.in_transaction)
+    from psycopg.pq import TransactionStatus
+
+    return bool(driver.info.transaction_status != TransactionStatus.IDLE)
+
+
 def test_a_single_statement_read_begins_no_transaction(steward: Steward, admin: Caller) -> None:
     """``read(statements=1)`` runs its statement alone (autocommit on both backends); other reads
     and every write run in a transaction (on SQLite, a write's BEGIN IMMEDIATE takes the lock)."""
@@ -46,10 +57,12 @@ def test_a_single_statement_read_begins_no_transaction(steward: Steward, admin: 
     try:
         with steward.store.read(statements=1) as tx:
             assert tx.find_model("m") is not None
+            assert not _in_transaction(tx)
         single = list(sent)
         sent.clear()
         with steward.store.read() as tx:
             assert tx.find_model("m") is not None
+            assert _in_transaction(tx)
         several = list(sent)
         sent.clear()
         steward.registry.update_model(admin, "m", wire.ModelUpdate(revision=1, description="d"))
