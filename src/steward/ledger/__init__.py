@@ -57,9 +57,11 @@ from steward.ledger._note import (
     parse_verifier,
 )
 from steward.ledger._verify import (
+    EntryBatch,
     LedgerEntry,
     VerifyReport,
     prove_checkpoint_consistency,
+    verify_batches,
     verify_checkpoint_consistency,
     verify_entry_inclusion,
     verify_ledger,
@@ -73,6 +75,7 @@ __all__ = [
     "PREDICATE_TYPE",
     "Appended",
     "Checkpoint",
+    "EntryBatch",
     "EvidenceEvent",
     "EvidenceReport",
     "LedgerEntry",
@@ -111,6 +114,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_envelope",
     "tree_root",
+    "verify_batches",
     "verify_checkpoint",
     "verify_checkpoint_consistency",
     "verify_consistency",

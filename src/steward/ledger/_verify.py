@@ -18,6 +18,7 @@ from steward.errors import IntegrityError, InvalidInput
 from steward.ledger._canonical import GENESIS_HASH, chain_hash, leaf_hash
 from steward.ledger._checkpoint import Checkpoint, SignedCheckpoint, verify_checkpoint
 from steward.ledger._merkle import (
+    EMPTY_ROOT,
     NodeReader,
     consistency_proof,
     frontier_root,
@@ -42,6 +43,23 @@ class LedgerEntry(NamedTuple):
 
 StoredLeaf: TypeAlias = tuple[int, bytes]
 """A leaf the stored tree holds: ``(index, leaf hash)``; index 0 is the first entry's."""
+
+
+class EntryBatch(NamedTuple):
+    """A run of stored events as :func:`verify_batches` reads them, column by column.
+
+    ``inputs`` are the events' canonical bytes each behind the ``0x00`` byte that both the leaf
+    hash and the chain hash put before them; ``hashes`` and ``links`` are their stored chain hashes
+    and ``prev_hash``. ``positions`` are the positions they were read at, in order: a reader hands
+    out an empty range when the rows did not come as one run in order. ``leaves`` are the stored
+    tree's leaves at those positions, concatenated (``None``: not compared).
+    """
+
+    positions: range
+    inputs: Sequence[bytes]
+    hashes: Sequence[str]
+    links: Sequence[str]
+    leaves: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +127,47 @@ def verify_ledger(
     if checked.bad_leaf is None:
         return report
     return replace(report, first_bad_leaf=checked.bad_leaf, leaf_missing=checked.leaf_missing)
+
+
+def verify_batches(
+    batches: Iterable[EntryBatch],
+    *,
+    width: int,
+    checkpoints: Iterable[Checkpoint] = (),
+    first_position: int = 0,
+    genesis: str = GENESIS_HASH,
+    expected_size: int | None = None,
+    expected_head: str | None = None,
+) -> VerifyReport:
+    """Check a log read in runs of ``width`` entries (a power of two; only the last run may be
+    shorter) against trusted ``checkpoints``: the same checks as :func:`verify_ledger`, a whole
+    run at a time, and the same ``root`` and ``head_hash`` when it passes.
+
+    A run is checked by list comparisons and its tree built level by level, not entry by entry:
+    this is the pass to run first. It names only the first run that fails (any mismatch, its
+    stored leaves' too, fails it, and ``ok`` is false); :func:`verify_ledger` names the entry.
+    """
+    if width < 1 or width & (width - 1):
+        raise InvalidInput.field(
+            "width", "power_of_two", f"runs must hold a power of two entries, not {width}"
+        )
+    pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.size)
+    runs = _Runs(pending, first_position, genesis, width)
+    while runs.next_cp < len(pending) and pending[runs.next_cp].size == 0:
+        if not hmac.compare_digest(EMPTY_ROOT, pending[runs.next_cp].root):
+            return VerifyReport(
+                0,
+                None,
+                None,
+                runs.next_cp,
+                first_position,
+                "the empty log does not hash to its checkpoint's root",
+            )
+        runs.next_cp += 1
+    for batch in batches:
+        if not runs.take(batch):
+            break
+    return runs.report(expected_size, expected_head)
 
 
 def verify_checkpoint_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> None:
@@ -306,3 +365,120 @@ class _Pass:
 
     def _fail(self, good: int, reason: str, details: dict[str, object]) -> VerifyReport:
         return VerifyReport(good, None, None, self.matched, self.first + good, reason, details)
+
+
+class _Runs:
+    """The state of one :func:`verify_batches` pass: the roots of the full runs so far, kept as
+    the frontier of a tree whose leaves are runs (each a perfect subtree of ``width`` leaves)."""
+
+    def __init__(self, checkpoints: list[Checkpoint], first: int, genesis: str, width: int) -> None:
+        self.checkpoints = checkpoints
+        self.next_cp = 0
+        self.first = first
+        self.width = width
+        self.stack: list[bytes] = []  # frontier of the full runs' roots
+        self.full = 0  # full runs taken
+        self.size = 0  # entries taken
+        self.last = genesis  # chain hash of the last entry taken
+        self.tail: list[list[bytes]] = []  # the levels of a short last run
+        self.anchored = 0  # size of the largest checkpoint that matched
+        self.failed: tuple[int, str] | None = None
+
+    def take(self, batch: EntryBatch) -> bool:
+        """Check one run; false (and :attr:`failed` set) when it does not verify."""
+        start, inputs, hashes, links = self.first + self.size, batch.inputs, batch.hashes, batch.links
+        count = len(inputs)
+        end = start + count - 1
+        if (
+            self.tail
+            or not 0 < count <= self.width
+            or batch.positions != range(start, start + count)
+            or len(hashes) != count
+            or len(links) != count
+        ):
+            return self._fail(start, f"positions {start}..{end} were not read as one run in order")
+        sha256 = hashlib.sha256
+        if links[0] != self.last or links[1:] != hashes[:-1]:
+            return self._fail(start, f"a prev_hash in positions {start}..{end} is not its predecessor's hash")
+        if [
+            sha256(link.encode("ascii") + data).hexdigest() for link, data in zip(links, inputs, strict=True)
+        ] != hashes:
+            return self._fail(start, f"a chain hash in positions {start}..{end} does not match its event")
+        level = [sha256(data).digest() for data in inputs]
+        if batch.leaves is not None and b"".join(level) != batch.leaves:
+            return self._fail(start, f"a stored leaf in positions {start}..{end} is not its event's hash")
+        levels = [level]
+        while len(level) > 1:
+            level = [
+                sha256(b"\x01" + left + right).digest()
+                for left, right in zip(level[::2], level[1::2], strict=False)
+            ]
+            levels.append(level)
+        checkpoints = self.checkpoints
+        while self.next_cp < len(checkpoints) and checkpoints[self.next_cp].size <= self.size + count:
+            checkpoint = checkpoints[self.next_cp]
+            root = frontier_root(self.stack + _subtrees(levels, checkpoint.size - self.size))
+            if not hmac.compare_digest(root, checkpoint.root):
+                return self._fail(
+                    self.first + self.anchored,
+                    f"the first {checkpoint.size} events do not hash to the root of its checkpoint",
+                )
+            self.anchored = checkpoint.size
+            self.next_cp += 1
+        self.size += count
+        self.last = hashes[-1]
+        if count < self.width:
+            self.tail = levels
+            return True
+        current, rest = levels[-1][0], self.full + 1
+        while not rest & 1:
+            current = sha256(b"\x01" + self.stack.pop() + current).digest()
+            rest >>= 1
+        self.stack.append(current)
+        self.full += 1
+        return True
+
+    def report(self, expected_size: int | None, expected_head: str | None) -> VerifyReport:
+        matched = self.next_cp
+        if self.failed is None:
+            checkpoints = self.checkpoints
+            if self.next_cp < len(checkpoints):
+                return self._report(
+                    self.first + self.size,
+                    f"checkpoint of size {checkpoints[-1].size} was signed but the ledger holds "
+                    f"{self.size} events",
+                )
+            if expected_size is not None and expected_size != self.size:
+                return self._report(
+                    self.first + min(self.size, expected_size),
+                    f"the ledger head records {expected_size} events but {self.size} are stored",
+                )
+            if expected_head is not None and expected_head != self.last:
+                return self._report(
+                    self.first + max(self.size - 1, 0),
+                    f"the chain ends at {self.last} but the ledger head records {expected_head}",
+                )
+            frontier = self.stack + (_subtrees(self.tail, len(self.tail[0])) if self.tail else [])
+            return VerifyReport(self.size, frontier_root(frontier), self.last, self.next_cp)
+        position, reason = self.failed
+        return VerifyReport(position - self.first, None, None, matched, position, reason)
+
+    def _fail(self, position: int, reason: str) -> bool:
+        self.failed = (position, reason)
+        return False
+
+    def _report(self, position: int, reason: str) -> VerifyReport:
+        self.failed = (position, reason)
+        return self.report(None, None)
+
+
+def _subtrees(levels: list[list[bytes]], count: int) -> list[bytes]:
+    """The frontier of a run's first ``count`` leaves, from the run's levels (``levels[j][i]`` is
+    its perfect subtree of ``2**j`` leaves from ``i * 2**j``)."""
+    found: list[bytes] = []
+    offset = 0
+    for level in range(count.bit_length() - 1, -1, -1):
+        if count >> level & 1:
+            found.append(levels[level][offset >> level])
+            offset += 1 << level
+    return found
