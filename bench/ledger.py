@@ -50,13 +50,13 @@ from steward.ledger import (  # noqa: E402
     generate_signer,
     leaf_hash,
     sign_checkpoint,
-    verify_ledger,
+    verify_batches,
 )
 from steward.server import create_app  # noqa: E402
 from steward.service import Caller, KeyFile, MemoryKeys, Steward, local_operator  # noqa: E402
 from steward.service._events import writing  # noqa: E402
 from steward.settings import Settings  # noqa: E402
-from steward.storage import SqlTransaction, event_bytes  # noqa: E402
+from steward.storage import RUN_WIDTH, SqlTransaction, event_bytes  # noqa: E402
 from steward.storage._tables import (  # noqa: E402
     SqlAuditEvent,
     SqlCheckpoint,
@@ -339,17 +339,16 @@ def proof_latency(core: Steward, caller: Caller, events: int, samples: int) -> t
 
 
 def verification_rate(core: Steward, caller: Caller) -> tuple[float, bool, int, float]:
-    """Events/s of ``audit verify`` from the database, and of the pure pass over the same events
-    already in memory (what the database reads cost, and how fast this machine is right now)."""
+    """Events/s of ``audit verify`` from the database, and of its run-at-a-time pass over the same
+    runs already in memory (what the database reads cost, and how fast this machine is right now)."""
     started = time.perf_counter()
     verdict = core.audit.verify(caller)
     rate = verdict.events / (time.perf_counter() - started)
-    with core.store.read() as tx, tx.ledger.verification_rows() as (rows, leaf_rows):
-        pairs = list(zip(rows, leaf_rows, strict=True))  # the leaves are read in step with the events
-    entries, leaves = [entry for entry, _ in pairs], [leaf for _, leaf in pairs]
+    with core.store.read() as tx, tx.ledger.verification_batches() as batches:
+        runs = list(batches)
     started = time.perf_counter()
-    verify_ledger(entries, first_position=1, leaves=leaves)
-    return rate, verdict.ok, verdict.checkpoints, len(entries) / (time.perf_counter() - started)
+    report = verify_batches(runs, width=RUN_WIDTH, first_position=1)
+    return rate, verdict.ok and report.ok, verdict.checkpoints, report.size / (time.perf_counter() - started)
 
 
 # -- the read access log -----------------------------------------------------------------------

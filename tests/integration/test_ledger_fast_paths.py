@@ -1,6 +1,6 @@
-"""The ledger's fast paths, on both backends: verification reads the events and the tree's leaves
-side by side from the driver's cursors (a reader thread ahead of the hashing on PostgreSQL), and
-the usual inclusion proof is one statement."""
+"""The ledger's fast paths, on both backends: verification reads a run of events and their leaves
+per statement (a reader thread ahead of the hashing) and names a mismatch from the events and
+leaves read side by side from the driver's cursors; the usual inclusion proof is one statement."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event, text
 
 from steward.errors import Unavailable
-from steward.ledger import leaf_hash, verify_ledger
+from steward.ledger import Checkpoint, leaf_hash, verify_batches, verify_ledger
 from steward.service import Caller, MemoryKeys, Steward
+from steward.storage import LedgerRows
 from steward.storage._streams import PairedStream
 from tests.integration.ledger_support import head_size, populate
 from tests.integration.support import model_spec
@@ -23,6 +24,55 @@ def filled(steward: Steward, admin: Caller) -> Steward:
     steward.ledger.start()
     populate(steward, admin)  # eleven events
     return steward
+
+
+def test_an_intact_log_verifies_a_run_at_a_time_with_its_checkpoints_inside_the_runs(
+    filled: Steward, admin: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    size = head_size(filled)
+    with filled.store.read() as tx:
+        kept = [Checkpoint("log", c.size, c.root) for c in tx.ledger.checkpoints()]
+    told: list[int] = []
+    with filled.store.read() as tx, tx.ledger.verification_batches(width=4, progress=told.append) as runs:
+        report = verify_batches(runs, width=4, checkpoints=kept, first_position=1, expected_size=size)
+    assert (report.ok, report.size, report.checkpoints) == (True, size, len(kept))
+    assert {c.size % 4 for c in kept} != {0}  # some checkpoints fall inside a run
+    assert told == [4, 8, size]
+    with filled.store.read() as tx, tx.ledger.verification_rows() as (events, leaves):
+        assert report.root == verify_ledger(events, first_position=1, leaves=leaves).root
+
+    def not_needed(*_: object, **__: object) -> None:
+        raise AssertionError("an intact log needs no event-at-a-time pass")
+
+    monkeypatch.setattr(LedgerRows, "verification_rows", not_needed)
+    verdict = filled.audit.verify(admin)
+    assert (verdict.ok, verdict.events, verdict.root) == (
+        True,
+        size,
+        report.root.hex() if report.root else None,
+    )
+
+
+def test_runs_that_do_not_come_back_whole_are_handed_out_to_fail(filled: Steward) -> None:
+    size = head_size(filled)
+    with filled.store.engine.begin() as conn:  # a gap at seq 6 and the leaf of seq 2 gone
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 6"))
+        conn.execute(text("DELETE FROM ledger_nodes WHERE level = 0 AND idx = 1"))
+    with filled.store.read() as tx, tx.ledger.verification_batches(width=4) as runs:
+        assert [(len(r.positions), len(r.inputs), len(r.leaves or b"")) for r in runs] == [(0, 1, 0)]
+    with filled.store.engine.begin() as conn:  # the seqs contiguous again (the last event moved)
+        conn.execute(text("UPDATE audit_events SET seq = 6 WHERE seq = :last"), {"last": size})
+    with filled.store.read() as tx, tx.ledger.verification_batches(width=4) as runs:
+        found = [(r.positions, len(r.inputs), len(r.leaves or b"")) for r in runs]
+    assert found[0] == (range(1, 5), 4, 0)  # a leaf missing: the run's leaves are not handed out
+    assert found[1] == (range(5, 9), 4, 4 * 32)
+
+
+def test_a_consumer_may_stop_taking_runs_and_the_transaction_goes_on(filled: Steward) -> None:
+    with filled.store.read() as tx:
+        with tx.ledger.verification_batches(width=2) as runs:
+            assert next(runs).positions == range(1, 3)  # the reader thread is stopped on leaving
+        assert tx.ledger.tree_size() == head_size(filled)  # the connection is free again
 
 
 def test_events_and_leaves_come_in_step_in_batches_with_progress(filled: Steward) -> None:

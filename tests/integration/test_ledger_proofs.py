@@ -273,16 +273,22 @@ def test_the_database_assembles_the_same_canonical_bytes_as_python(steward: Stew
                 )
             )
     with steward.store.read() as tx:
-        with tx.ledger.verification_rows(fast=True) as (rows, _):
-            fast = list(rows)
-        with tx.ledger.verification_rows(fast=False, batch=2) as (rows, leaf_rows):
+        with tx.ledger.verification_batches(width=4) as batches:
+            runs = list(batches)
+        with tx.ledger.verification_rows(batch=2) as (rows, leaf_rows):
             slow, leaves = [], []
             for row in rows:  # the leaves in step with the events, batches of two
                 slow.append(row)
                 leaves.append(next(leaf_rows))
-    assert fast == slow
-    assert all(isinstance(data, bytes) for _, data, _, _ in fast)
-    assert leaves == [(seq - 1, leaf_hash(data)) for seq, data, _, _ in fast]
+    assert [len(run.inputs) for run in runs[:-1]] == [4] * (len(runs) - 1)  # runs of four from seq 1
+    fast = [
+        (seq, data, hash_, link)
+        for run in runs
+        for seq, data, hash_, link in zip(run.positions, run.inputs, run.hashes, run.links, strict=True)
+    ]
+    assert fast == [(seq, b"\x00" + data, hash_, link) for seq, data, hash_, link in slow]
+    assert leaves == [(seq - 1, leaf_hash(data)) for seq, data, _, _ in slow]
+    assert b"".join(run.leaves or b"" for run in runs) == b"".join(leaf for _, leaf in leaves)
     assert steward.audit.verify(admin).ok
 
 

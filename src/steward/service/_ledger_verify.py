@@ -21,14 +21,14 @@ from steward.errors import IntegrityError, InvalidInput
 from steward.ledger import (
     Checkpoint,
     VerifierKey,
-    VerifyReport,
     frontier_nodes,
     frontier_root,
     parse_verifier,
+    verify_batches,
     verify_checkpoint,
     verify_ledger,
 )
-from steward.storage import SqlTransaction, StoredEntry
+from steward.storage import RUN_WIDTH, SqlTransaction, StoredEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +94,20 @@ def verify_stored(
             if key not in trusted:
                 trusted.append(key)
 
-    def check(fast: bool) -> VerifyReport:
-        # Two cursors side by side: the events and the tree's leaves, both in order; the pass
-        # compares each stored leaf with the leaf hash it computes (no join, no second hash).
-        with rows.verification_rows(fast=fast, progress=progress) as (events, leaves):
-            return verify_ledger(
+    # A run at a time first (list comparisons over columns the database joined); only when that
+    # fails, an event at a time from the stored columns, which names the first bad position.
+    with rows.verification_batches(progress=progress) as batches:
+        report = verify_batches(
+            batches,
+            width=RUN_WIDTH,
+            checkpoints=good,
+            first_position=1,
+            expected_size=head.size,
+            expected_head=head.head_hash,
+        )
+    if not report.ok:
+        with rows.verification_rows(progress=progress) as (events, leaves):
+            report = verify_ledger(
                 events,
                 checkpoints=good,
                 first_position=1,
@@ -106,10 +115,6 @@ def verify_stored(
                 expected_head=head.head_hash,
                 leaves=leaves,
             )
-
-    report = check(fast=True)  # the database assembles the canonical bytes
-    if not report.ok or report.first_bad_leaf is not None:
-        report = check(fast=False)  # a mismatch is confirmed with Python's own encoding
     problems: list[tuple[int, str, dict[str, object]]] = []
     if not report.ok:
         problems.append((report.first_bad_position or 1, report.reason, dict(report.details)))

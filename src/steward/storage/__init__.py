@@ -4,6 +4,7 @@ from steward.storage._engine import make_engine, schema_status, upgrade
 from steward.storage._gate_reads import GateStatus, SqlGateReads
 from steward.storage._gates import InputParts
 from steward.storage._ledger_store import (
+    RUN_WIDTH,
     LedgerRows,
     NodeMap,
     ReadAccessFilter,
@@ -32,6 +33,7 @@ from steward.storage._workflow import (
 )
 
 __all__ = [
+    "RUN_WIDTH",
     "AuditFilter",
     "DueRow",
     "GateStatus",

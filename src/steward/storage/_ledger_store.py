@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session
 
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
-from steward.ledger import TreeNode
+from steward.ledger import HASH_SIZE, EntryBatch, TreeNode
 from steward.storage._bulk import chunks, insert_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
-from steward.storage._streams import PairedStream
+from steward.storage._streams import PairedStream, Prefetch
 from steward.storage._tables import (
     SqlAuditEvent,
     SqlCheckpoint,
@@ -82,9 +82,9 @@ _ACTIVE_KEY = select(SqlLedgerKey.id).where(
 )
 
 
-def _canonical_select(quote: str, number: str, blob: str, tail: str | None = None) -> str:
-    """``seq``, the canonical bytes (built in SQL, keys in code point order, as a blob), ``hash``
-    and ``prev_hash`` of every event in ``seq`` order: the same assembly as :func:`event_bytes`.
+def _canonical_expression(quote: str, number: str, tail: str | None = None) -> str:
+    """An event's canonical bytes (as text) built in SQL from the row ``e``, keys in code point
+    order: the same assembly as :func:`event_bytes`.
 
     ``before``/``after`` are spliced in as stored. With ``tail`` (SQLite's ``json_object``), the
     keys after them are rendered by one call of it, its opening brace dropped: fewer function calls
@@ -106,14 +106,53 @@ def _canonical_select(quote: str, number: str, blob: str, tail: str | None = Non
         parts.append(f"',' || substr({tail}({pairs}), 2)")
     else:
         parts.append("'}'")
-    data = blob.format(" || ".join(parts))
-    return f"SELECT e.seq, {data}, e.hash, e.prev_hash FROM audit_events e ORDER BY e.seq"
+    return " || ".join(parts)
 
 
-_CANONICAL_SQL = {
-    "sqlite": _canonical_select("json_quote({})", "e.seq", "CAST({} AS BLOB)", tail="json_object"),
-    "postgresql": _canonical_select("to_json({})::text", "e.seq::text", "convert_to({}, 'UTF8')"),
+_RUN_EVENTS = (
+    "(SELECT count(*) AS events, min(s) AS low, max(s) AS high, {seqs} AS seqs, {data} AS data, "
+    "{hashes} AS hashes, {links} AS links FROM (SELECT e.seq AS s, {bytes} AS d, e.hash AS h, "
+    "e.prev_hash AS p FROM audit_events e WHERE e.seq BETWEEN {param} AND {param} ORDER BY e.seq) r) "
+    "run_events"
+)
+_RUN_LEAVES = (
+    "(SELECT count(*) AS leaves, min(length(hash)) AS shortest, max(length(hash)) AS longest, "
+    "{leaves} AS stored FROM (SELECT hash FROM ledger_nodes WHERE level = 0 AND idx BETWEEN {param} "
+    "AND {param} ORDER BY idx) n) run_leaves"
+)
+_RUN_COLUMNS = "events, low, high, seqs, data, hashes, links, leaves, shortest, longest, stored"
+# One row per run, from one statement (one trip through the driver): its count, first and last
+# seq, the seqs as read, each column of the run joined by newlines (canonical JSON holds none),
+# each event's bytes behind a 0x00; then the tree's leaves at those positions, joined.
+_RUN_SQL = {
+    "sqlite": f"SELECT {_RUN_COLUMNS} FROM "
+    + _RUN_EVENTS.format(
+        seqs="group_concat(s)",
+        data="CAST(group_concat(d, char(10)) AS BLOB)",
+        hashes="group_concat(h, char(10))",
+        links="group_concat(p, char(10))",
+        bytes=f"CAST(X'00' || {_canonical_expression('json_quote({})', 'e.seq', 'json_object')} AS BLOB)",
+        param="?",
+    )
+    + ", "
+    + _RUN_LEAVES.format(leaves="CAST(group_concat(hash, '') AS BLOB)", param="?"),
+    "postgresql": f"SELECT {_RUN_COLUMNS} FROM "
+    + _RUN_EVENTS.format(
+        seqs="string_agg(s::text, ',')",
+        data="string_agg(d, '\\x0a'::bytea)",
+        hashes="string_agg(h, E'\\n')",
+        links="string_agg(p, E'\\n')",
+        bytes="'\\x00'::bytea || convert_to("
+        + _canonical_expression("to_json({})::text", "e.seq::text")
+        + ", 'UTF8')",
+        param="%s",
+    )
+    + ", "
+    + _RUN_LEAVES.format(leaves="string_agg(hash, ''::bytea)", param="%s"),
 }
+RUN_WIDTH = 8192
+"""Events per run of :meth:`LedgerRows.verification_batches` by default: a power of two, a few MB."""
+_SEQ_SPAN = "SELECT count(*), min(seq), max(seq) FROM audit_events"
 _PLAIN_SQL = (
     "SELECT "
     + ", ".join('"' + c.key + '"' for c in (*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS))
@@ -321,7 +360,6 @@ class LedgerRows:
     def verification_rows(
         self,
         *,
-        fast: bool = True,
         batch: int = 10_000,
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[tuple[Iterator[tuple[int, bytes, str, str]], Iterator[tuple[int, bytes]]]]:
@@ -330,31 +368,70 @@ class LedgerRows:
         hash)`` in index order, to be read in step (its ``leaves``). Streamed from the driver's
         cursors (see ``steward.storage._streams``); ``progress`` is told the count of events read.
 
-        With ``fast``, the database concatenates each event's canonical bytes itself (SQLite's
-        ``json_quote``/``json_object``, PostgreSQL's ``to_json`` escape strings as the canonical
-        encoding does) and sends one column instead of twelve. A mismatch on that path must be
-        confirmed on the plain one (``verify_stored`` does), since it trusts the database's string
-        escaping.
+        The canonical bytes are assembled here by :func:`event_bytes` from the stored columns: this
+        is the read that names a mismatch :meth:`verification_batches` found.
         """
         dialect = self.s.get_bind().dialect
         driver = self.s.connection().connection.driver_connection
-        plain = not fast or dialect.name not in _CANONICAL_SQL
-        sql = _PLAIN_SQL if plain else _CANONICAL_SQL[dialect.name]
         try:
             with PairedStream(
                 driver,
-                sql,
+                _PLAIN_SQL,
                 _LEAVES_SQL,
                 server_side=dialect.name == "postgresql",
                 batch=batch,
                 progress=progress,
             ) as stream:
-                rows = stream.main()
-                if plain:
-                    rows = ((r[0], event_bytes(*r[:12]), r[12], r[13]) for r in rows)
+                rows = ((r[0], event_bytes(*r[:12]), r[12], r[13]) for r in stream.main())
                 yield rows, stream.side()
         except dialect.loaded_dbapi.Error as exc:
             raise Unavailable(f"the database cannot be read: {exc}") from exc
+
+    @contextmanager
+    def verification_batches(
+        self, *, width: int = RUN_WIDTH, progress: Callable[[int], None] | None = None
+    ) -> Iterator[Iterator[EntryBatch]]:
+        """Every stored event, and the tree's leaf at its position, in runs of ``width`` from seq 1,
+        as :func:`steward.ledger.verify_batches` reads them; ``progress`` is told the count of events
+        handed out after each run.
+
+        The database builds a whole run in one statement: each event's canonical bytes (SQLite's
+        ``json_quote``/``json_object``, PostgreSQL's ``to_json``: they escape strings as the
+        canonical encoding does) and each column joined into one value. A thread of its own runs
+        the next run's statements while the caller hashes this one (see
+        ``steward.storage._streams``). This read trusts the database's string escaping, so a
+        mismatch it finds is to be named from :meth:`verification_rows`.
+
+        Runs that did not come back whole (a seq missing, repeated or out of order; a leaf missing
+        or not 32 bytes) are handed out so that they fail: their ``positions`` are empty, their
+        ``leaves`` empty.
+        """
+        dialect = self.s.get_bind().dialect
+        driver: Any = self.s.connection().connection.driver_connection
+        cursor = driver.cursor(**({"binary": True} if dialect.name == "postgresql" else {}))
+        sql = _RUN_SQL[dialect.name]
+
+        def runs() -> Iterator[EntryBatch]:
+            count, low, high = cursor.execute(_SEQ_SPAN).fetchone()
+            if count and (low != 1 or high != count):  # a gap, or seqs below 1: not runs from 1
+                yield EntryBatch(range(0), [b""], [""], [""], b"")
+                return
+            for start in range(1, (high or 0) + 1, width):
+                end = start + width - 1
+                yield _run(cursor.execute(sql, (start, end, start - 1, end - 1)).fetchone())
+
+        def fetch() -> EntryBatch | None:
+            return next(made, None)
+
+        made = runs()
+        reader = Prefetch(fetch)
+        try:
+            yield _told(reader, progress)
+        except dialect.loaded_dbapi.Error as exc:
+            raise Unavailable(f"the database cannot be read: {exc}") from exc
+        finally:
+            reader.close()
+            cursor.close()
 
     def _entry_rows(self, first_seq: int, last_seq: int | None, batch: int) -> Iterator[Sequence[Any]]:
         """Raw rows (canonical columns, then hash and prev_hash) in ``seq`` order, a batch at a time
@@ -565,3 +642,30 @@ __all__ = [
     "append_reads",
     "event_bytes",
 ]
+
+
+def _run(row: Sequence[Any]) -> EntryBatch:
+    """One run's :class:`EntryBatch` from its row of ``_RUN_SQL``."""
+    count, low, high, seqs, data, hashes, links, leaf_count, shortest, longest, stored = row
+    if not count:
+        return EntryBatch(range(0), [], [], [])
+    inputs = bytes(data).split(b"\n")
+    whole = high - low + 1 == count == len(inputs) and seqs == ",".join(map(str, range(low, high + 1)))
+    if leaf_count != count or shortest != HASH_SIZE or longest != HASH_SIZE:
+        stored = b""
+    return EntryBatch(
+        range(low, high + 1) if whole else range(0),
+        inputs,
+        hashes.split("\n"),
+        links.split("\n"),
+        bytes(stored),
+    )
+
+
+def _told(batches: Iterable[EntryBatch], progress: Callable[[int], None] | None) -> Iterator[EntryBatch]:
+    taken = 0
+    for batch in batches:
+        yield batch
+        taken += len(batch.inputs)
+        if progress is not None:
+            progress(taken)

@@ -1,16 +1,17 @@
-"""Two ordered queries read side by side on one connection, straight from the driver's cursors.
+"""The ledger's verification reads, straight from the driver's cursors, ahead of the hashing.
 
 The ledger's verification reads every event and every tree leaf, both in order, and hashes each
 event as it goes. Rows come from the driver's own cursors, a batch at a time: no SQLAlchemy row
 objects and no per-row Python on the way.
 
-On PostgreSQL the cursors are server-side (binary, so hashes arrive as raw bytes) and a reader
-thread fetches the next batch while Python hashes the current one: the server builds the canonical
-bytes in its own process and psycopg waits for them without the GIL, so the two overlap. SQLite
-runs inside this process and its driver gives the GIL back for every row it steps, so a reader
-thread would only queue behind the hashing: there the batches are read inline.
+:class:`Prefetch` runs the reads in a thread of their own, a result or two ahead of the consumer.
+That pays wherever the driver waits without the GIL for a long stretch: psycopg while PostgreSQL
+builds a batch in its own process, and SQLite stepping an aggregate that builds a whole batch in
+one step (``steward.storage._ledger_store``'s batch reads). Stepping plain rows, SQLite takes the
+GIL back for every row, so a reader thread would only queue behind the hashing: there
+:class:`PairedStream` reads inline.
 
-While the stream is open the connection is used by it alone; the transaction's other statements
+While a stream is open the connection is used by it alone; the transaction's other statements
 run before or after.
 """
 
@@ -21,10 +22,74 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 _names = itertools.count()
+
+
+class _Raised:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 _END = object()
+
+
+class Prefetch(Generic[T]):
+    """The results of calling ``fetch`` until it answers ``None``, each computed by a thread of
+    this object's own up to ``depth`` results ahead of the consumer; an error in ``fetch`` is raised
+    to the consumer where its result would have come. :meth:`close` stops the thread, wherever
+    either side is."""
+
+    def __init__(self, fetch: Callable[[], T | None], *, depth: int = 2) -> None:
+        self._fetch = fetch
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="steward-stream", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[T]:
+        while (item := self._queue.get()) is not _END:
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            self._drain()
+            self._thread.join(timeout=0.05)
+        self._drain()
+
+    def _read(self) -> None:
+        try:
+            while not self._stop.is_set():
+                item = self._fetch()
+                if item is None:
+                    break
+                if not self._put(item):
+                    return
+            self._put(_END)
+        except BaseException as error:  # raised in the consumer's thread
+            self._put(_Raised(error))
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
 
 
 class PairedStream:
@@ -54,14 +119,9 @@ class PairedStream:
         self._side: deque[list[Any]] = deque()
         self._side_left = True
         self._side_dropped = False
-        self._queue: queue.Queue[Any] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._started = False
-        if server_side:
-            self._queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(target=self._read_ahead, name="steward-stream", daemon=True)
-            self._thread.start()
+        self._ahead = Prefetch(self._fetch) if server_side else None
+        self._pairs = iter(self._ahead) if self._ahead is not None else None
 
     def main(self) -> Iterator[Any]:
         return itertools.chain.from_iterable(self._main_batches())
@@ -70,12 +130,8 @@ class PairedStream:
         return itertools.chain.from_iterable(self._side_batches())
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            while self._thread.is_alive():
-                self._drain()
-                self._thread.join(timeout=0.05)
-            self._drain()
+        if self._ahead is not None:
+            self._ahead.close()
         for cursor in self._cursors:
             cursor.close()
 
@@ -103,15 +159,9 @@ class PairedStream:
         return rows, more
 
     def _next_pair(self) -> tuple[list[Any], list[Any]] | None:
-        if self._queue is None:
+        if self._pairs is None:
             return self._fetch()
-        item = self._queue.get()
-        if item is _END:
-            return None
-        if isinstance(item, BaseException):
-            raise item
-        pair: tuple[list[Any], list[Any]] = item
-        return pair
+        return next(self._pairs, None)
 
     def _main_batches(self) -> Iterator[list[Any]]:
         taken = 0
@@ -134,40 +184,6 @@ class PairedStream:
             if not self._side:
                 return  # the side query has no more rows for the main rows taken
             yield self._side.popleft()
-
-    # -- the reader thread (server-side cursors) -----------------------------------------------
-
-    def _read_ahead(self) -> None:
-        try:
-            while not self._stop.is_set():
-                pair = self._fetch()
-                if pair is None:
-                    break
-                if not self._put(pair):
-                    return
-            self._put(_END)
-        except BaseException as error:  # raised in the consumer's thread
-            self._put(error)
-
-    def _put(self, item: Any) -> bool:
-        if self._queue is None:  # pragma: no cover (only the reader thread puts)
-            return False
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _drain(self) -> None:
-        if self._queue is None:  # pragma: no cover
-            return
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            pass
 
 
 def _cursor(driver: Any, server_side: bool) -> Any:
