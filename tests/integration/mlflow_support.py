@@ -8,7 +8,9 @@ for one second only, so a webhook registered mid-session sees the next event.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -48,13 +50,25 @@ class MlflowServer:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
+        """Stop the server and every process it started (``mlflow server`` runs uvicorn as a child
+        of its own): a graceful stop, then a kill of what is left. When this returns, the port
+        refuses connections, so a test that stops MLflow mid-harvest knows it is gone."""
         if self.process.poll() is None:
-            self.process.terminate()
-            try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # a child the graceful stop left behind
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        host, port = self.url.removeprefix("http://").split(":")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+            except OSError:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"MLflow at {self.url} still answers after its processes were stopped")
 
 
 def start_mlflow(
@@ -98,6 +112,7 @@ def start_mlflow(
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=root,
+            start_new_session=True,  # a group of its own, so stop() reaches uvicorn too
         )
     server = MlflowServer(f"http://127.0.0.1:{port}", root, process)
     deadline = time.monotonic() + 120
