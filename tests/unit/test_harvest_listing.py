@@ -1,18 +1,12 @@
 """How a harvest consumes a platform's listing while it writes: models grouped as the listing passes
-them, and the listing read ahead by a thread of its own (errors raised where their item would be)."""
+them (the listing's read-ahead is tested in ``test_read_ahead``)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
-import pytest
-
 from steward.domain import SourceModel, SourceVersion
-from steward.errors import Unavailable
 from steward.service._harvest import _groups
-from steward.service._read_ahead import ReadAhead
 
 
 def model(name: str) -> SourceModel:
@@ -68,63 +62,3 @@ def test_a_source_that_interleaves_models_gets_one_more_group_not_a_lost_version
         ("b", ["1"]),
         ("a", ["2"]),
     ]
-
-
-def test_read_ahead_keeps_order_and_reads_in_another_thread() -> None:
-    readers: set[str] = set()
-
-    def items() -> Iterator[int]:
-        for n in range(1_000):
-            readers.add(threading.current_thread().name)
-            yield n
-
-    assert list(ReadAhead(items(), 64, name="reader")) == list(range(1_000))
-    assert readers == {"reader"}
-
-
-def test_an_error_in_the_listing_is_raised_after_every_item_read_before_it() -> None:
-    def items() -> Iterator[int]:
-        yield from range(10)
-        raise Unavailable("MLflow at http://mlflow went away while listing model versions")
-
-    got: list[int] = []
-    with pytest.raises(Unavailable, match="went away while listing"):
-        got.extend(ReadAhead(items(), 4))
-    assert got == list(range(10))
-
-
-def test_leaving_early_stops_the_reader() -> None:
-    read = 0
-
-    def items() -> Iterator[int]:
-        nonlocal read
-        for n in range(1_000_000):
-            read = n
-            yield n
-
-    def readers() -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if t.name == "early"]
-
-    for n in ReadAhead(items(), 10, name="early"):
-        if n == 5:
-            break
-    deadline = time.monotonic() + 10
-    while readers() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not readers()
-    assert read < 1_000  # a few chunks ahead at most, then it stopped
-
-
-def test_the_reading_starts_at_once_and_closing_before_reading_stops_it() -> None:
-    started = threading.Event()
-
-    def items() -> Iterator[int]:
-        started.set()
-        yield from range(1_000_000)
-
-    with ReadAhead(items(), 10, name="unread"):
-        assert started.wait(10)  # before anyone asked for an item
-    deadline = time.monotonic() + 10
-    while any(t.name == "unread" for t in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not any(t.name == "unread" for t in threading.enumerate())

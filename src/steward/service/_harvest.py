@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
+from steward._read_ahead import ReadAhead
 from steward.domain import (
     Action,
     ModelSource,
@@ -49,7 +50,6 @@ from steward.service._harvest_support import (
     write_back_tags,
 )
 from steward.service._harvest_write import BatchWrite, Context
-from steward.service._read_ahead import ReadAhead
 from steward.storage import SqlStore
 
 __all__ = [
@@ -209,7 +209,7 @@ class HarvestService(HarvestJobs):
             # the registry's listing starts now, beside the runs' harvest (the versions are
             # written after the runs, which their lineage names)
             with ReadAhead(
-                _registry(source, models or None), READ_AHEAD, name="steward-harvest-listing"
+                _registry(source, models or None), chunk=READ_AHEAD, name="steward-harvest-listing"
             ) as listing:
                 with self.store.read() as tx:
                     ctx.linked = tx.sources.linked_ids(source.platform)

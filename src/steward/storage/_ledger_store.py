@@ -34,12 +34,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
+from steward._read_ahead import ReadAhead
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
 from steward.ledger import HASH_SIZE, EntryBatch, TreeNode
 from steward.storage._bulk import chunks, insert_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
-from steward.storage._streams import PairedStream, Prefetch
+from steward.storage._streams import PairedStream
 from steward.storage._tables import (
     SqlAuditEvent,
     SqlCheckpoint,
@@ -420,11 +421,7 @@ class LedgerRows:
                 end = start + width - 1
                 yield _run(cursor.execute(sql, (start, end, start - 1, end - 1)).fetchone())
 
-        def fetch() -> EntryBatch | None:
-            return next(made, None)
-
-        made = runs()
-        reader = Prefetch(fetch)
+        reader = ReadAhead(runs(), depth=2, name="steward-ledger-runs")
         try:
             yield _told(reader, progress)
         except dialect.loaded_dbapi.Error as exc:

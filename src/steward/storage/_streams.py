@@ -4,12 +4,12 @@ The ledger's verification reads every event and every tree leaf, both in order, 
 event as it goes. Rows come from the driver's own cursors, a batch at a time: no SQLAlchemy row
 objects and no per-row Python on the way.
 
-:class:`Prefetch` runs the reads in a thread of their own, a result or two ahead of the consumer.
-That pays wherever the driver waits without the GIL for a long stretch: psycopg while PostgreSQL
-builds a batch in its own process, and SQLite stepping an aggregate that builds a whole batch in
-one step (``steward.storage._ledger_store``'s batch reads). Stepping plain rows, SQLite takes the
-GIL back for every row, so a reader thread would only queue behind the hashing: there
-:class:`PairedStream` reads inline.
+``steward._read_ahead.ReadAhead`` runs the reads in a thread of their own, a result or two ahead
+of the consumer. That pays wherever the driver waits without the GIL for a long stretch: psycopg
+while PostgreSQL builds a batch in its own process, and SQLite stepping an aggregate that builds a
+whole batch in one step (``steward.storage._ledger_store``'s batch reads). Stepping plain rows,
+SQLite takes the GIL back for every row, so a reader thread would only queue behind the hashing:
+there :class:`PairedStream` reads inline.
 
 While a stream is open the connection is used by it alone; the transaction's other statements
 run before or after.
@@ -18,78 +18,13 @@ run before or after.
 from __future__ import annotations
 
 import itertools
-import queue
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from steward._read_ahead import ReadAhead
 
 _names = itertools.count()
-
-
-class _Raised:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-_END = object()
-
-
-class Prefetch(Generic[T]):
-    """The results of calling ``fetch`` until it answers ``None``, each computed by a thread of
-    this object's own up to ``depth`` results ahead of the consumer; an error in ``fetch`` is raised
-    to the consumer where its result would have come. :meth:`close` stops the thread, wherever
-    either side is."""
-
-    def __init__(self, fetch: Callable[[], T | None], *, depth: int = 2) -> None:
-        self._fetch = fetch
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, name="steward-stream", daemon=True)
-        self._thread.start()
-
-    def __iter__(self) -> Iterator[T]:
-        while (item := self._queue.get()) is not _END:
-            if isinstance(item, _Raised):
-                raise item.error
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            self._drain()
-            self._thread.join(timeout=0.05)
-        self._drain()
-
-    def _read(self) -> None:
-        try:
-            while not self._stop.is_set():
-                item = self._fetch()
-                if item is None:
-                    break
-                if not self._put(item):
-                    return
-            self._put(_END)
-        except BaseException as error:  # raised in the consumer's thread
-            self._put(_Raised(error))
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _drain(self) -> None:
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            pass
 
 
 class PairedStream:
@@ -120,7 +55,9 @@ class PairedStream:
         self._side_left = True
         self._side_dropped = False
         self._started = False
-        self._ahead = Prefetch(self._fetch) if server_side else None
+        self._ahead = (
+            ReadAhead(iter(self._fetch, None), depth=2, name="steward-stream") if server_side else None
+        )
         self._pairs = iter(self._ahead) if self._ahead is not None else None
 
     def main(self) -> Iterator[Any]:
