@@ -30,11 +30,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import uvicorn
 from _keepalive import KeepAlive  # type: ignore[import-not-found]  # the script's folder is on the path
+from fastapi import FastAPI
 from sqlalchemy import func, insert, select, update
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,6 +56,7 @@ from steward.ledger import (  # noqa: E402
     verify_batches,
 )
 from steward.server import create_app  # noqa: E402
+from steward.server._access import ReadAccessLog  # noqa: E402
 from steward.service import Caller, KeyFile, MemoryKeys, Steward, local_operator  # noqa: E402
 from steward.service._events import writing  # noqa: E402
 from steward.settings import Settings  # noqa: E402
@@ -150,9 +154,8 @@ def batched_writes(core: Steward, transactions: int, per_transaction: int) -> fl
 
 
 @contextlib.contextmanager
-def served(core: Steward, url: str, key_dir: Path) -> Iterator[str]:
-    """A real uvicorn server over ``core`` on a free port, in a thread."""
-    app = create_app(Settings(database_url=url, ledger_key_path=key_dir / "ledger.key"), steward=core)
+def served(app: ASGIApp) -> Iterator[str]:
+    """A real uvicorn server over ``app`` on a free port, in a thread."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -356,19 +359,45 @@ def verification_rate(core: Steward, caller: Caller) -> tuple[float, bool, int, 
 
 @dataclass
 class ReadCost:
-    """Per GET of a record, with the read access log off and on: wall time and the process's CPU
-    time (client, server and the log's writer thread all run in this process; CPU time is what
-    other load on the machine disturbs least)."""
+    """Per GET of a record, without the read access log and with it: medians over alternating
+    rounds of wall time and of the process's CPU time (client, server and the log's writer thread
+    all run in this process; CPU time is what other load on the machine disturbs least), and the
+    median of each round pair's ratio, which cancels the machine's drift between rounds."""
 
     wall_off: float
     wall_on: float
     cpu_off: float
     cpu_on: float
+    wall_ratio: float
+    cpu_ratio: float
     logged: int
 
 
+class LogSwitch:
+    """The app's middleware stack with the read access log and the same stack without it, over
+    one router and one core: ``logging`` picks which one answers. "Without" is the server with no
+    read log at all (no middleware, no note, no writes), so the whole cost is measured."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.with_log = app.build_middleware_stack()
+        kept = app.user_middleware
+        app.user_middleware = [m for m in kept if cast(Any, m.cls) is not ReadAccessLog]
+        if len(app.user_middleware) == len(kept):  # pragma: no cover (create_app adds it)
+            raise RuntimeError("the app has no read access log to switch off")
+        try:
+            self.without = app.build_middleware_stack()
+        finally:
+            app.user_middleware = kept
+        self.logging = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self.app  # as Starlette.__call__ does before its stack
+        await (self.with_log if self.logging else self.without)(scope, receive, send)
+
+
 def read_cost(core: Steward, url: str, key_dir: Path, reads: int, rounds: int, clients: int) -> ReadCost:
-    """GET a model with the read log off and on, in alternating rounds; medians of the rounds."""
+    """GET a model without the read log and with it, in alternating rounds, ``clients`` at a time."""
     token = token_for(core, "bench-reader", Role.AUDITOR)
     admin = local_operator(name="local:bench")
     with core.store.read() as tx:
@@ -379,18 +408,25 @@ def read_cost(core: Steward, url: str, key_dir: Path, reads: int, rounds: int, c
         )
     with core.store.read() as tx:
         before = _reads_logged(tx)
-    with served(core, url, key_dir) as base:
+    app = create_app(Settings(database_url=url, ledger_key_path=key_dir / "ledger.key"), steward=core)
+    switch = LogSwitch(app)
+    with served(switch) as base:
         recorder = core.reads.recorder
         if recorder is None:  # pragma: no cover (create_app starts it)
             raise RuntimeError("no read recorder")
-        real_note = recorder.note
+
+        failures: list[BaseException] = []
 
         def hammer() -> None:
-            with httpx.Client(base_url=base, headers=_auth(token)) as http:
-                for _ in range(reads // clients):
-                    http.get("/api/v1/models/read-me").raise_for_status()
+            try:
+                with httpx.Client(base_url=base, headers=_auth(token)) as http:
+                    for _ in range(reads // clients):
+                        http.get("/api/v1/models/read-me").raise_for_status()
+            except BaseException as error:  # raised in the timing thread, below
+                failures.append(error)
 
-        def timed() -> tuple[float, float]:
+        def timed(logging: bool) -> tuple[float, float]:
+            switch.logging = logging
             threads = [threading.Thread(target=hammer) for _ in range(clients)]
             wall, cpu = time.perf_counter(), time.process_time()
             for thread in threads:
@@ -398,16 +434,19 @@ def read_cost(core: Steward, url: str, key_dir: Path, reads: int, rounds: int, c
             for thread in threads:
                 thread.join()
             recorder.flush()  # the writes the log causes are part of its cost
+            if failures:
+                raise SystemExit(f"a read failed: {failures[0]!r}")
             return (time.perf_counter() - wall) / reads, (time.process_time() - cpu) / reads
 
-        timed()  # warm up
+        timed(True)  # warm up both
+        timed(False)
         off: list[tuple[float, float]] = []
         on: list[tuple[float, float]] = []
-        for _ in range(rounds):
-            recorder.note = lambda **_: None  # type: ignore[method-assign]
-            off.append(timed())
-            recorder.note = real_note  # type: ignore[method-assign]
-            on.append(timed())
+        for n in range(rounds):
+            first = n % 2 == 0  # which goes first alternates too
+            pair = {first: timed(first), not first: timed(not first)}
+            off.append(pair[False])
+            on.append(pair[True])
     with core.store.read() as tx:
         logged = _reads_logged(tx) - before
     return ReadCost(
@@ -415,6 +454,8 @@ def read_cost(core: Steward, url: str, key_dir: Path, reads: int, rounds: int, c
         statistics.median(w for w, _ in on),
         statistics.median(c for _, c in off),
         statistics.median(c for _, c in on),
+        statistics.median(b[0] / a[0] for a, b in zip(off, on, strict=True)),
+        statistics.median(b[1] / a[1] for a, b in zip(off, on, strict=True)),
         logged,
     )
 
@@ -455,10 +496,9 @@ def backend_figures(name: str, url: str, work: Path, args: argparse.Namespace) -
             cost = read_cost(core, url, work, args.reads, args.rounds, clients)
             print(
                 f"read access log, GET /models/NAME, {clients} client(s): wall {cost.wall_off * 1e3:.2f} -> "
-                f"{cost.wall_on * 1e3:.2f} ms ({(cost.wall_on / cost.wall_off - 1) * 100:+.1f} %), CPU "
-                f"{cost.cpu_off * 1e3:.2f} -> {cost.cpu_on * 1e3:.2f} ms "
-                f"({(cost.cpu_on / cost.cpu_off - 1) * 100:+.1f} %) per read; target <= 5 %; "
-                f"{cost.logged} reads logged"
+                f"{cost.wall_on * 1e3:.2f} ms, CPU {cost.cpu_off * 1e3:.2f} -> {cost.cpu_on * 1e3:.2f} ms "
+                f"per read; paired rounds: wall {(cost.wall_ratio - 1) * 100:+.1f} %, CPU "
+                f"{(cost.cpu_ratio - 1) * 100:+.1f} % (target <= 5 %); {cost.logged} reads logged"
             )
     finally:
         core.close()
@@ -497,7 +537,7 @@ def main() -> None:
     args.transactions, args.batch = (5, 500) if args.quick else (20, 1000)
     args.requests = 100 if args.quick else 1000
     args.share_writes = 30 if args.quick else 200
-    args.reads, args.rounds = (100, 3) if args.quick else (200, 15)
+    args.reads, args.rounds = (100, 3) if args.quick else (200, 31)
     args.events = 20_000 if args.quick else 1_000_000
     args.proofs = 200 if args.quick else 2000
     print(f"host: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
