@@ -443,8 +443,8 @@ def read_cost(core: Steward, url: str, key_dir: Path, reads: int, rounds: int, c
         off: list[tuple[float, float]] = []
         on: list[tuple[float, float]] = []
         for n in range(rounds):
-            first = n % 2 == 0  # which goes first alternates too
-            pair = {first: timed(first), not first: timed(not first)}
+            order = (True, False) if n % 2 == 0 else (False, True)  # which goes first alternates too
+            pair = {logging: timed(logging) for logging in order}
             off.append(pair[False])
             on.append(pair[True])
     with core.store.read() as tx:
