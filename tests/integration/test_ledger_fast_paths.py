@@ -1,9 +1,11 @@
 """The ledger's fast paths, on both backends: verification reads a run of events and their leaves
 per statement (a reader thread ahead of the hashing) and names a mismatch from the events and
-leaves read side by side from the driver's cursors; the usual inclusion proof is one statement."""
+leaves read side by side from the driver's cursors; the usual inclusion proof is one statement;
+the read access log is written with the driver's own executemany."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import event, text
 from steward.errors import Unavailable
 from steward.ledger import Checkpoint, leaf_hash, verify_batches, verify_ledger
 from steward.service import Caller, MemoryKeys, Steward
-from steward.storage import LedgerRows
+from steward.storage import LedgerRows, ReadAccessFilter, append_reads
 from steward.storage._streams import PairedStream
 from tests.integration.ledger_support import head_size, populate
 from tests.integration.support import model_spec
@@ -208,3 +210,38 @@ def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again
     verdict = filled.audit.verify(admin)
     assert (verdict.ok, verdict.events) == (True, head_size(filled))
     assert filled.ledger.checkpoint(admin).size == head_size(filled)
+
+
+def test_reads_written_through_the_driver_keep_their_time_and_filter_by_it(steward: Steward) -> None:
+    zone = timezone(timedelta(hours=2))
+    times = [
+        datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC),  # a whole second: SQLite's text keeps ".000000"
+        datetime(2026, 3, 1, 14, 0, 0, 250, tzinfo=zone),  # 12:00:00.000250 UTC
+        datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC),
+    ]
+    rows = [
+        {
+            "time": at,
+            "principal": f"p{n}",
+            "action": "model.read",
+            "subject_type": "model",
+            "subject_id": "m",
+            "path": "/api/v1/models/m?x='1'",
+            "request_id": "r",
+            "client_address": "127.0.0.1",
+            "user_agent": "ua",
+        }
+        for n, at in enumerate(times)
+    ]
+    append_reads(steward.store.engine, rows)
+    with steward.store.read() as tx:
+        everything = tx.ledger.list_reads(ReadAccessFilter(), 10, None).items
+        between = tx.ledger.list_reads(
+            ReadAccessFilter(since=times[0] + timedelta(microseconds=1), until=times[2]), 10, None
+        ).items
+        from_first = tx.ledger.list_reads(ReadAccessFilter(since=times[0]), 10, None).items
+    assert [(r.principal, r.time, r.path) for r in reversed(everything)] == [
+        (f"p{n}", at.astimezone(UTC), "/api/v1/models/m?x='1'") for n, at in enumerate(times)
+    ]
+    assert [r.principal for r in between] == ["p1"]
+    assert len(from_first) == 3
