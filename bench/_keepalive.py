@@ -55,3 +55,16 @@ class KeepAlive:
         self.conn.close()
         if self.httpx is not None:
             self.httpx.close()
+
+
+def get_many(base: str, headers: dict[str, str], path: str, count: int) -> None:
+    """``GET path`` ``count`` times over one connection; raises on the first answer that is not 200.
+    Module-level so a benchmark can run it in client processes of its own."""
+    http = KeepAlive(base, headers)
+    try:
+        for _ in range(count):
+            status, body = http.get(path)
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}: {body[:200]!r}")
+    finally:
+        http.close()
