@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import multiprocessing
 import os
 import random
@@ -413,26 +414,22 @@ def read_cost(core: Steward, url: str, key_dir: Path, reads: int, rounds: int, c
         before = _reads_logged(tx)
     app = create_app(Settings(database_url=url, ledger_key_path=key_dir / "ledger.key"), steward=core)
     switch = LogSwitch(app)
-    with contextlib.ExitStack() as stack:
-        base = stack.enter_context(served(switch))
+    # The clients are processes of their own, as a server's clients are: this process's CPU time
+    # is then the server's alone (its event loop, its thread pool and the log's writer thread).
+    spawn = multiprocessing.get_context("spawn")
+    with served(switch) as base, ProcessPoolExecutor(clients, mp_context=spawn) as pool:
         recorder = core.reads.recorder
         if recorder is None:  # pragma: no cover (create_app starts it)
             raise RuntimeError("no read recorder")
-
-        # The clients are processes of their own, as a server's clients are: this process's CPU time
-        # is then the server's alone (its event loop, its thread pool and the log's writer thread).
-        clients_pool = ProcessPoolExecutor(clients, mp_context=multiprocessing.get_context("spawn"))
-        stack.callback(clients_pool.shutdown)
-        each = [reads // clients] * clients
-        path = "/api/v1/models/read-me"
+        one_client = functools.partial(get_many, base, _auth(token), "/api/v1/models/read-me")
 
         def timed(logging: bool) -> tuple[float, float]:
             switch.logging = logging
             wall, cpu = time.perf_counter(), time.process_time()
-            for _ in clients_pool.map(
-                get_many, [base] * clients, [_auth(token)] * clients, [path] * clients, each
-            ):
-                pass  # a failed read raises here and ends the bench
+            try:
+                list(pool.map(one_client, [reads // clients] * clients))
+            except RuntimeError as error:  # get_many's: a read that failed is not timed
+                raise SystemExit(f"a read failed: {error}") from error
             recorder.flush()  # the writes the log causes are part of its cost
             return (time.perf_counter() - wall) / reads, (time.process_time() - cpu) / reads
 
