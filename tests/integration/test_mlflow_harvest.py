@@ -5,9 +5,11 @@ with their dataset inputs and registered in a real ``mlflow server``."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -189,6 +191,32 @@ def test_a_bypass_made_while_webhooks_were_down_is_handled_by_the_next_harvest(
     after = core.harvests.harvest(operator, source, models=[name], record_url=RECORDS)
     assert (after.unguarded, after.guarded, after.errors) == ([], [], [])
     assert len(core.incidents.list(operator, model=name).items) == 2
+
+
+def test_deliveries_of_one_bypass_judged_at_once_open_one_incident(
+    mlflow_server: MlflowServer, core: Steward, operator: Caller
+) -> None:
+    """MLflow delivers from a pool of threads, so the deliveries of one alias (Steward's own echo
+    and the bypass after it) can be judged at the same moment; each judges the alias as MLflow has
+    it now, and only the first may revert it and open the incident."""
+    name, experiment = unique("race"), unique("exp")
+    train(name, experiment, seed=16)
+    source = MlflowSource(mlflow_server.url)
+    assert core.harvests.harvest(operator, source, models=[name], record_url=RECORDS).failure is None
+    client().set_registered_model_alias(name, "production", "1")
+    barrier = threading.Barrier(4)
+
+    def deliver() -> str:
+        barrier.wait()
+        return core.guard.on_alias_set(operator, source, name, "production", "1")
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: deliver(), range(4)))
+    assert sorted(o.split(":")[0] for o in outcomes) == ["alias_removed"] + ["stale event"] * 3, outcomes
+    assert dict(client().get_registered_model(name).aliases) == {}
+    assert len(core.incidents.list(operator, model=name).items) == 1
+    reverted = [e for e in events(core, operator, "alias.reverted") if e.subject_id == f"{name}/production"]
+    assert len(reverted) == 1
 
 
 def test_second_harvest_changes_nothing_then_a_change_is_an_update_with_its_diff(

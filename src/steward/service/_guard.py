@@ -89,6 +89,11 @@ def platform_versions(record: ModelVersion, source: ModelSource) -> list[tuple[s
     ]
 
 
+def _turn(source: ModelSource, model: str, alias: str) -> str:
+    """The lock the judgements of one platform alias take turns on."""
+    return f"guard:{source.platform}:{source.location}:{model}@{alias}"
+
+
 class GuardService:
     def __init__(self, store: SqlStore, bus: EventBus, clock: Clock) -> None:
         self.store = store
@@ -129,9 +134,15 @@ class GuardService:
         """Check an alias just set at the platform; move it back if Steward has not deployed there.
 
         Deliveries can arrive late or out of order, so the alias is judged as the platform has it
-        now, not as the event said.
+        now, not as the event said; and they can arrive together (MLflow delivers from a pool of
+        threads: Steward's own echo and the bypass after it), so the judgements of one alias take
+        turns, and the next sees what the first did.
         """
         caller.authorize(Action.INCIDENT_OPEN)
+        with self.store.exclusive(_turn(source, model, alias)):
+            return self._alias_set(caller, source, model, alias)
+
+    def _alias_set(self, caller: Caller, source: ModelSource, model: str, alias: str) -> str:
         now = source.model(model)
         pointed = now.aliases.get(alias) if now is not None else None
         if pointed is None:
@@ -205,8 +216,15 @@ class GuardService:
         self, caller: Caller, source: ModelSource, model: str, alias: str, happened_at: datetime | None = None
     ) -> str:
         """A guarded alias was removed at the platform: put it back on the deployed version (unless it
-        is set again by now: a late delivery is judged against the platform's current state)."""
+        is set again by now: a late delivery is judged against the platform's current state). The
+        judgements of one alias take turns, as for :meth:`on_alias_set`."""
         caller.authorize(Action.INCIDENT_OPEN)
+        with self.store.exclusive(_turn(source, model, alias)):
+            return self._alias_deleted(caller, source, model, alias, happened_at)
+
+    def _alias_deleted(
+        self, caller: Caller, source: ModelSource, model: str, alias: str, happened_at: datetime | None
+    ) -> str:
         now = source.model(model)
         if now is not None and alias in now.aliases:
             return f"stale event: {alias} is set again on {model} (version {now.aliases[alias]})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -60,6 +60,7 @@ from steward.storage import _convert as convert
 from steward.storage._bulk import chunks, insert_rows
 from steward.storage._connectors import SqlSources, SqlVersionSource, links_by_version
 from steward.storage._engine import folded
+from steward.storage._exclusive import hold
 from steward.storage._gate_reads import SqlGateReads
 from steward.storage._gates import SqlGates
 from steward.storage._incidents import SqlIncidents
@@ -152,6 +153,12 @@ class SqlStore:
         trip per statement (PostgreSQL). SQLite's reads in WAL mode neither take nor wait for a
         lock and touch only local pages, so a server may run short ones on its event loop."""
         return self.backend != "sqlite"
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lock ``name`` for work that spans platform calls and transactions; the
+        holders of one name, in this process and in the other servers of a PostgreSQL database,
+        take turns (see :mod:`steward.storage._exclusive`)."""
+        return hold(self.engine, name)
 
     @contextmanager
     def write(self) -> Iterator[SqlTransaction]:
