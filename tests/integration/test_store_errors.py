@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from steward import wire
-from steward.errors import AlreadyExists, Conflict
+from steward.errors import AlreadyExists, Conflict, Unavailable
 from steward.service import Caller, Steward
 from steward.storage import AuditFilter
 
@@ -69,8 +69,39 @@ def test_a_single_statement_read_begins_no_transaction(steward: Steward, admin: 
         write = list(sent)
     finally:
         event.remove(steward.store.engine, "before_cursor_execute", note)
-    assert single == ["SELECT"]
-    if steward.store.backend == "sqlite":  # PostgreSQL's driver begins implicitly, unseen here
-        assert several == ["BEGIN", "SELECT"]
-        assert write[0] == "BEGIN"
+    # BEGIN is sent on the driver's connection (SQLite) or implicitly by the driver (PostgreSQL),
+    # unseen here: _in_transaction says whether there is one
+    assert single == several == ["SELECT"]
     assert "UPDATE" in write
+
+
+def test_a_write_begins_a_transaction_that_takes_the_lock(steward: Steward, admin: Caller) -> None:
+    with steward.store.write() as tx:
+        assert _in_transaction(tx)
+
+
+def test_a_busy_write_lock_is_unavailable_and_names_the_cause(steward: Steward) -> None:
+    """SQLite: another writer holds the lock past the busy timeout; BEGIN IMMEDIATE fails, and the
+    failure is Steward's Unavailable, as any other driver error at the store's boundary."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    if steward.store.backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+
+    def short_wait(conn: object) -> None:
+        conn.connection.driver_connection.execute("PRAGMA busy_timeout=50")  # type: ignore[attr-defined]
+
+    event.listen(steward.store.engine, "begin", short_wait, insert=True)
+    holder = sqlite3.connect(steward.store.engine.url.database or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Unavailable, match="database is locked"), steward.store.write():
+            pass
+        holder.execute("ROLLBACK")
+        with steward.store.write() as tx:  # free again: the failed BEGIN left nothing behind
+            assert _in_transaction(tx)
+    finally:
+        holder.close()
+        event.remove(steward.store.engine, "begin", short_wait)
