@@ -27,7 +27,7 @@ RECORD_READS: dict[str, str] = {
 """Actions whose successful ``GET`` is a read of a record, and the subject type they read."""
 
 CALLER_STATE = "steward_caller"
-"""Where ``deps.get_caller`` leaves the authenticated caller in the request's state."""
+"""Where ``deps.get_caller`` (``CallerDep``) leaves the authenticated caller in the request's state."""
 
 
 def subject_of(action: str, params: dict[str, Any]) -> tuple[str, str]:

@@ -6,14 +6,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from steward.domain import Action, Origin
 from steward.errors import Unauthenticated
 from steward.service import Caller, Steward
-
-_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer stw_…`")
 
 
 async def get_steward(request: Request) -> Steward:
@@ -21,33 +19,44 @@ async def get_steward(request: Request) -> Steward:
     return steward
 
 
-async def get_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    """The caller, on the event loop when the token's check is kept (no I/O, no thread), else
-    from the database in the thread pool. (The core object is read from the app, not declared as
-    a dependency: FastAPI solves each declared one again on every request.)"""
-    steward: Steward = request.app.state.steward
-    if credentials is None:
-        raise Unauthenticated(
-            "this endpoint needs an API token: send 'Authorization: Bearer stw_…' "
-            "(create one with `steward token create NAME`)"
+class _Authenticated(HTTPBearer):
+    """The bearer scheme of the OpenAPI document and the caller it authenticates, as one
+    dependency: FastAPI solves each declared one again on every request, and a scheme that only
+    hands its credentials to another is one solve more."""
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        """The caller, on the event loop when the token's check is kept (no I/O, no thread), else
+        from the database in the thread pool. (The core object is read from the app, not declared
+        as a dependency, for the same reason.)"""
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Unauthenticated(
+                "this endpoint needs an API token: send 'Authorization: Bearer stw_…' "
+                "(create one with `steward token create NAME`)"
+            )
+        steward: Steward = request.app.state.steward
+        secret = credentials.credentials
+        principal = steward.identity.authenticate_kept(secret)
+        if principal is None:
+            principal = await run_in_threadpool(steward.identity.authenticate, secret)
+        client = request.client.host if request.client else ""
+        origin = Origin(
+            actor=principal.name,
+            request_id=request.scope.get("state", {}).get("request_id", ""),
+            client_address=client,
+            user_agent=request.headers.get("user-agent", "")[:512],
         )
-    secret = credentials.credentials
-    principal = steward.identity.authenticate_kept(secret)
-    if principal is None:
-        principal = await run_in_threadpool(steward.identity.authenticate, secret)
-    client = request.client.host if request.client else ""
-    origin = Origin(
-        actor=principal.name,
-        request_id=request.scope.get("state", {}).get("request_id", ""),
-        client_address=client,
-        user_agent=request.headers.get("user-agent", "")[:512],
-    )
-    caller = Caller(principal, origin)
-    request.state.steward_caller = caller  # for the read access log (server/_access.py)
-    return caller
+        caller = Caller(principal, origin)
+        request.state.steward_caller = caller  # for the read access log (server/_access.py)
+        return caller
+
+
+get_caller = _Authenticated(
+    scheme_name="HTTPBearer",
+    auto_error=False,
+    description="An API token: `Authorization: Bearer stw_…`",
+)
+"""The authenticated caller of a request (``CallerDep``)."""
 
 
 P = ParamSpec("P")
