@@ -245,3 +245,33 @@ def test_reads_written_through_the_driver_keep_their_time_and_filter_by_it(stewa
     ]
     assert [r.principal for r in between] == ["p1"]
     assert len(from_first) == 3
+
+
+def test_a_batch_of_reads_keeps_every_text_as_sent_and_in_order(steward: Steward) -> None:
+    """SQLite writes a batch as one statement over a JSON array: texts that look like JSON, or
+    carry quotes, backslashes and other scripts, come back as they were, in the batch's order."""
+    texts = ["123", "null", "[1, 2]", '{"a": 1}', "it's \"quoted\" \\ back", "ünïcødé ✓ 模型", "", "x" * 2048]
+    at = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    rows = [
+        {
+            "time": at,
+            "principal": f"p{n:02d}",
+            "action": "model.read",
+            "subject_type": "model",
+            "subject_id": text[:512],
+            "path": text,
+            "request_id": text[:128],
+            "client_address": "::1",
+            "user_agent": text[:512],
+        }
+        for n, text in enumerate(texts)
+    ]
+    append_reads(steward.store.engine, rows)
+    with steward.store.read() as tx:
+        stored = list(reversed(tx.ledger.list_reads(ReadAccessFilter(), 100, None).items))
+    assert [r.principal for r in stored] == [row["principal"] for row in rows]
+    assert [r.id for r in stored] == sorted(r.id for r in stored)
+    assert [(r.subject_id, r.path, r.request_id, r.user_agent) for r in stored] == [
+        (row["subject_id"], row["path"], row["request_id"], row["user_agent"]) for row in rows
+    ]
+    assert all(r.time == at for r in stored)
