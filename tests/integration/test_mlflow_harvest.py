@@ -208,7 +208,7 @@ def test_deliveries_of_one_bypass_judged_at_once_open_one_incident(
 
     def deliver() -> str:
         barrier.wait()
-        return core.guard.on_alias_set(operator, source, name, "production", "1")
+        return core.guard.on_alias_set(operator, source, name, "production")
 
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(lambda _: deliver(), range(4)))

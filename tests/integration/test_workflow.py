@@ -868,7 +868,7 @@ def test_the_guard_counts_only_what_the_workflow_deployed(
         )
         tx.insert_deployment(Deployment(0, "credit", number, "production", "ep", "someone", START))
     platform.aliases["production"] = "11"
-    outcome = steward.guard.on_alias_set(guard, platform, "credit", "production", "11")  # type: ignore[arg-type]
+    outcome = steward.guard.on_alias_set(guard, platform, "credit", "production")  # type: ignore[arg-type]
     assert outcome.startswith("alias_removed: incident")
     assert platform.aliases == {}
     incident = int(outcome.rsplit(" ", 1)[1])  # the bypass is dealt with before the version goes on
@@ -878,4 +878,4 @@ def test_the_guard_counts_only_what_the_workflow_deployed(
     deployment = ok(promote(team, "credit", number), 201)["deployment"]
     assert deployment["replaces"] is not None  # the legacy row is replaced, kept as the pointer
     platform.aliases["production"] = "11"
-    assert steward.guard.on_alias_set(guard, platform, "credit", "production", "11").startswith("allowed")  # type: ignore[arg-type]
+    assert steward.guard.on_alias_set(guard, platform, "credit", "production").startswith("allowed")  # type: ignore[arg-type]

@@ -130,7 +130,7 @@ class GuardService:
 
     # -- platform events -----------------------------------------------------------------------
 
-    def on_alias_set(self, caller: Caller, source: ModelSource, model: str, alias: str, version: str) -> str:
+    def on_alias_set(self, caller: Caller, source: ModelSource, model: str, alias: str) -> str:
         """Check an alias just set at the platform; move it back if Steward has not deployed there.
 
         Deliveries can arrive late or out of order, so the alias is judged as the platform has it

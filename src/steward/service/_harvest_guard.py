@@ -87,7 +87,7 @@ def guard_bypasses(
         if alias in skip:
             continue
         try:
-            outcome = guard.on_alias_set(caller, source, src.name, alias, version)
+            outcome = guard.on_alias_set(caller, source, src.name, alias)
         except StewardError as error:
             summary.errors.append(f"guard mode on {src.name}@{alias}: {error.message}")
             continue

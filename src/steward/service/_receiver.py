@@ -134,7 +134,7 @@ class ReceiverService:
         )
         outcome = _outcome(summary)
         if kind == "model_version_alias.created" and event.alias:
-            outcome += "; " + self.guard.on_alias_set(caller, source, event.model, event.alias, event.version)
+            outcome += "; " + self.guard.on_alias_set(caller, source, event.model, event.alias)
         return outcome
 
     def _write_back_echo(self, source: ModelSource, event: SourceEvent, record_url: RecordUrl | None) -> str:
