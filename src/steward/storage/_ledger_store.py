@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     Engine,
-    String,
     TextClause,
     TextualSelect,
     and_,
@@ -41,7 +39,7 @@ from steward._read_ahead import ReadAhead
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
 from steward.ledger import HASH_SIZE, EntryBatch, TreeNode
-from steward.storage._bulk import chunks, insert_rows
+from steward.storage._bulk import chunks, insert_json_rows, insert_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
 from steward.storage._streams import PairedStream
 from steward.storage._tables import (
@@ -596,17 +594,19 @@ class LedgerRows:
 
 
 def append_reads(engine: Engine, reads: Sequence[dict[str, Any]]) -> None:
-    """Insert read records in one short transaction, outside the ledger head's lock: one
-    statement over a JSON array of the rows (``_read_insert``)."""
+    """Insert read records in one short transaction, outside the ledger head's lock (one statement:
+    ``insert_json_rows``)."""
     if not reads:
         return
-    statement, binds = _read_insert(engine.dialect)
-    rows = [[read[name] if bind is None else bind(read[name]) for name, bind in binds] for read in reads]
+    binds = _read_binds(engine.dialect)
+    rows = [
+        {name: read[name] if bind is None else bind(read[name]) for name, bind in binds} for read in reads
+    ]
     try:
         with engine.connect() as raw:
             conn = raw.execution_options(steward_write=True)
             with conn.begin():
-                conn.exec_driver_sql(statement, (orjson.dumps(rows).decode(),))
+                insert_json_rows(conn, SqlReadAccess.__tablename__, rows)
     except OperationalError as exc:
         raise Unavailable(f"the database cannot be reached or is busy: {exc.orig}") from exc
     except DBAPIError as exc:
@@ -614,34 +614,13 @@ def append_reads(engine: Engine, reads: Sequence[dict[str, Any]]) -> None:
 
 
 @functools.cache
-def _read_insert(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    """The read log's INSERT of a whole batch from one JSON array of rows (each an array of its
-    columns' values), in the driver's own SQL, and each column's name and bind processor (UTC
-    conversion, SQLite's datetime text).
-
-    An ``executemany`` binds and steps each row, taking Python's GIL back for each: the server's
-    event loop then waited on the log's writer thread for the GIL many times per batch, and a
-    quick read cost a third more while the log was written. One statement is one step (SQLite)
-    or one round trip (PostgreSQL) whatever the batch's size, its work done without the GIL."""
+def _read_binds(dialect: Dialect) -> tuple[tuple[str, Any], ...]:
+    """Each column of the read log but its id, and its bind processor (UTC conversion, SQLite's
+    datetime text): the values ``insert_json_rows`` sends are then the driver's own."""
     columns = [column for column in SqlReadAccess.__table__.columns if not column.primary_key]
-    names = ", ".join(column.name for column in columns)
-    table = SqlReadAccess.__tablename__
-    if dialect.name == "postgresql":
-        # texts as they are (a text too long for its column fails, where a cast would cut it)
-        picks = ", ".join(
-            f"value->>{i}"
-            if isinstance(column.type, String)
-            else f"(value->>{i})::{column.type.compile(dialect=dialect)}"
-            for i, column in enumerate(columns)
-        )
-        statement = f"INSERT INTO {table} ({names}) SELECT {picks} FROM json_array_elements(%s::json)"
-    else:
-        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
-        statement = f"INSERT INTO {table} ({names}) SELECT {picks} FROM json_each(?)"
-    binds = tuple(
+    return tuple(
         (column.key, column.type.dialect_impl(dialect).bind_processor(dialect)) for column in columns
     )
-    return statement, binds
 
 
 def _entry(row: Any) -> StoredEntry:
