@@ -75,7 +75,7 @@ def test_a_single_statement_read_begins_no_transaction(steward: Steward, admin: 
     assert "UPDATE" in write
 
 
-def test_a_write_begins_a_transaction_that_takes_the_lock(steward: Steward, admin: Caller) -> None:
+def test_a_write_runs_in_a_transaction(steward: Steward) -> None:
     with steward.store.write() as tx:
         assert _in_transaction(tx)
 

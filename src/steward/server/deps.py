@@ -34,7 +34,7 @@ class _Authenticated(HTTPBearer):
                 "this endpoint needs an API token: send 'Authorization: Bearer stw_…' "
                 "(create one with `steward token create NAME`)"
             )
-        steward: Steward = request.app.state.steward
+        steward = await get_steward(request)
         secret = credentials.credentials
         principal = steward.identity.authenticate_kept(secret)
         if principal is None:
