@@ -1,7 +1,8 @@
 """The ledger's fast paths, on both backends: verification reads a run of events and their leaves
-per statement (a reader thread ahead of the hashing) and names a mismatch from the events and
-leaves read side by side from the driver's cursors; the usual inclusion proof is one statement;
-the read access log is written with the driver's own executemany."""
+per statement (reader threads ahead of the hashing, on PostgreSQL connections sharing one
+snapshot) and names a mismatch from the events and leaves read side by side from the driver's
+cursors; the usual inclusion proof is one statement; a batch of the read access log is one
+statement over a JSON array."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from steward.errors import Unavailable
 from steward.ledger import Checkpoint, leaf_hash, verify_batches, verify_ledger
 from steward.service import Caller, MemoryKeys, Steward
 from steward.storage import LedgerRows, ReadAccessFilter, append_reads
-from steward.storage._streams import PairedStream
+from steward.storage._streams import PairedStream, snapshot_peers
 from tests.integration.ledger_support import head_size, populate
 from tests.integration.support import model_spec
 
@@ -75,6 +76,36 @@ def test_a_consumer_may_stop_taking_runs_and_the_transaction_goes_on(filled: Ste
         with tx.ledger.verification_batches(width=2) as runs:
             assert next(runs).positions == range(1, 3)  # the reader thread is stopped on leaving
         assert tx.ledger.tree_size() == head_size(filled)  # the connection is free again
+
+
+def test_readers_sharing_one_snapshot_hand_out_its_runs_in_order(filled: Steward, admin: Caller) -> None:
+    size = head_size(filled)
+    with filled.store.read() as tx, tx.ledger.verification_batches(width=2, readers=1) as runs:
+        alone = [(r.positions, r.inputs, r.hashes, r.links, r.leaves) for r in runs]
+    with filled.store.read(snapshot=True) as tx:
+        assert tx.ledger.tree_size() == size  # the snapshot is taken here
+        filled.registry.create_model(admin, model_spec("later"))  # committed after it
+        with tx.ledger.verification_batches(width=2, readers=3) as runs:
+            shared = [(r.positions, r.inputs, r.hashes, r.links, r.leaves) for r in runs]
+    assert shared == alone
+    assert shared[-1][0].stop - 1 == size  # the later event is not in the snapshot's runs
+    assert head_size(filled) > size
+
+
+def test_snapshot_peers_see_the_snapshot_and_none_are_made_without_one(
+    filled: Steward, admin: Caller
+) -> None:
+    size = head_size(filled)
+    count = "SELECT count(*) FROM audit_events"
+    with filled.store.read(snapshot=True) as tx:
+        conn = tx.s.connection()
+        assert conn.exec_driver_sql(count).scalar() == size
+        filled.registry.create_model(admin, model_spec("later"))
+        with snapshot_peers(conn, 2) as peers:
+            seen = [peer.execute(count).fetchone()[0] for peer in peers]
+        assert seen == ([size, size] if filled.store.backend == "postgresql" else [])
+    with filled.store.read() as tx, snapshot_peers(tx.s.connection(), 2) as peers:
+        assert peers == []  # READ COMMITTED: each statement a newer state, no snapshot to share
 
 
 def test_events_and_leaves_come_in_step_in_batches_with_progress(filled: Steward) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,7 +41,7 @@ from steward.errors import IntegrityError, InvalidInput, Unavailable
 from steward.ledger import HASH_SIZE, EntryBatch, TreeNode
 from steward.storage._bulk import chunks, insert_json_rows, insert_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
-from steward.storage._streams import PairedStream
+from steward.storage._streams import PairedStream, in_turn, snapshot_peers
 from steward.storage._tables import (
     SqlAuditEvent,
     SqlCheckpoint,
@@ -391,7 +391,11 @@ class LedgerRows:
 
     @contextmanager
     def verification_batches(
-        self, *, width: int = RUN_WIDTH, progress: Callable[[int], None] | None = None
+        self,
+        *,
+        width: int = RUN_WIDTH,
+        readers: int = 2,
+        progress: Callable[[int], None] | None = None,
     ) -> Iterator[Iterator[EntryBatch]]:
         """Every stored event, and the tree's leaf at its position, in runs of ``width`` from seq 1,
         as :func:`steward.ledger.verify_batches` reads them; ``progress`` is told the count of events
@@ -399,37 +403,49 @@ class LedgerRows:
 
         The database builds a whole run in one statement: each event's canonical bytes (SQLite's
         ``json_quote``/``json_object``, PostgreSQL's ``to_json``: they escape strings as the
-        canonical encoding does) and each column joined into one value. A thread of its own runs
-        the next run's statements while the caller hashes this one (see
-        ``steward.storage._streams``). This read trusts the database's string escaping, so a
-        mismatch it finds is to be named from :meth:`verification_rows`.
+        canonical encoding does) and each column joined into one value. Threads of their own run
+        the next runs' statements while the caller hashes this one (see
+        ``steward.storage._streams``); on PostgreSQL in a snapshot transaction
+        (``SqlStore.read(snapshot=True)``), ``readers`` connections share the runs, all reading
+        that snapshot: building a run is PostgreSQL's work, and one connection is one server
+        process, one core.
+        This read trusts the database's string escaping, so a mismatch it finds is to be named from
+        :meth:`verification_rows`.
 
         Runs that did not come back whole (a seq missing, repeated or out of order; a leaf missing
         or not 32 bytes) are handed out so that they fail: their ``positions`` are empty, their
         ``leaves`` empty.
         """
-        dialect = self.s.get_bind().dialect
-        driver: Any = self.s.connection().connection.driver_connection
-        cursor = driver.cursor(**({"binary": True} if dialect.name == "postgresql" else {}))
+        conn = self.s.connection()
+        dialect = conn.dialect
         sql = _RUN_SQL[dialect.name]
 
-        def runs() -> Iterator[EntryBatch]:
-            count, low, high = cursor.execute(_SEQ_SPAN).fetchone()
-            if count and (low != 1 or high != count):  # a gap, or seqs below 1: not runs from 1
-                yield EntryBatch(range(0), [b""], [""], [""], b"")
-                return
-            for start in range(1, (high or 0) + 1, width):
+        def runs(cursor: Any, starts: range) -> Iterator[EntryBatch]:
+            for start in starts:
                 end = start + width - 1
                 yield _run(cursor.execute(sql, (start, end, start - 1, end - 1)).fetchone())
 
-        reader = ReadAhead(runs(), depth=2, name="steward-ledger-runs")
-        try:
-            yield _told(reader, progress)
-        except dialect.loaded_dbapi.Error as exc:
-            raise Unavailable(f"the database cannot be read: {exc}") from exc
-        finally:
-            reader.close()
-            cursor.close()
+        with ExitStack() as stack:
+            try:
+                drivers: list[Any] = [conn.connection.driver_connection]
+                count, low, high = conn.exec_driver_sql(_SEQ_SPAN).one()
+                if count and (low != 1 or high != count):  # a gap, or seqs below 1: not runs from 1
+                    yield iter([EntryBatch(range(0), [b""], [""], [""], b"")])
+                    return
+                starts = range(1, (high or 0) + 1, width)
+                drivers += stack.enter_context(snapshot_peers(conn, min(readers, len(starts)) - 1))
+                binary = {"binary": True} if dialect.name == "postgresql" else {}
+                shares = []
+                for share, driver in enumerate(drivers):
+                    cursor = stack.enter_context(closing(driver.cursor(**binary)))
+                    reader = ReadAhead(
+                        runs(cursor, starts[share :: len(drivers)]), depth=2, name="steward-ledger-runs"
+                    )
+                    stack.callback(reader.close)  # before its cursor closes
+                    shares.append(reader)
+                yield _told(in_turn(shares), progress)
+            except (DBAPIError, dialect.loaded_dbapi.Error) as exc:
+                raise Unavailable(f"the database cannot be read: {exc}") from exc
 
     def _entry_rows(self, first_seq: int, last_seq: int | None, batch: int) -> Iterator[Sequence[Any]]:
         """Raw rows (canonical columns, then hash and prev_hash) in ``seq`` order, a batch at a time

@@ -13,16 +13,27 @@ there :class:`PairedStream` reads inline.
 
 While a stream is open the connection is used by it alone; the transaction's other statements
 run before or after.
+
+One PostgreSQL connection builds one batch at a time, in one server process: one core. With
+:func:`snapshot_peers`, more connections read the same snapshot (the way ``pg_dump --jobs`` reads
+one consistent state in parallel), each a share of the batches; :func:`in_turn` puts their batches
+back in order.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
 
 from steward._read_ahead import ReadAhead
+
+T = TypeVar("T")
 
 _names = itertools.count()
 
@@ -127,3 +138,47 @@ def _cursor(driver: Any, server_side: bool) -> Any:
     if server_side:  # psycopg: a named cursor is declared on the server, fetched in batches
         return driver.cursor(name=f"steward_stream_{next(_names)}", binary=True)
     return driver.cursor()
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
+_SNAPSHOT_LEVELS = ("repeatable read", "serializable")
+
+
+@contextmanager
+def snapshot_peers(conn: Connection, count: int) -> Iterator[list[Any]]:
+    """Up to ``count`` more driver connections, each in a transaction that sees exactly what
+    ``conn``'s transaction sees: PostgreSQL's exported snapshot (``pg_export_snapshot``, imported
+    by ``SET TRANSACTION SNAPSHOT``). They are the caller's until the block ends, then rolled back
+    and returned to the pool.
+
+    None on SQLite (one writer's file, no snapshot to share) and none when ``conn``'s transaction
+    is no snapshot: under READ COMMITTED each of its statements sees a newer state, which a peer
+    could not follow."""
+    if count < 1 or conn.dialect.name != "postgresql":
+        yield []
+        return
+    if conn.exec_driver_sql("SHOW transaction_isolation").scalar() not in _SNAPSHOT_LEVELS:
+        yield []
+        return
+    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+    if not isinstance(snapshot, str) or not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise RuntimeError(f"PostgreSQL exported a snapshot named {snapshot!r}, not an identifier")
+    with ExitStack() as stack:
+        peers = []
+        for _ in range(count):
+            peer = stack.enter_context(conn.engine.connect())
+            peer = peer.execution_options(isolation_level="REPEATABLE READ")
+            peer.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # its transaction's first
+            peers.append(peer.connection.driver_connection)
+        yield peers
+
+
+def in_turn(shares: Sequence[Iterable[T]]) -> Iterator[T]:
+    """The items of ``shares`` dealt back in order: share *i* holds items *i*, *i + n*, *i + 2n*…
+    of ``n`` shares (as ``items[i::n]`` deals them), so the first share to run out ends them all."""
+    taken = [iter(share) for share in shares]
+    for turn in itertools.cycle(taken):
+        try:
+            yield next(turn)
+        except StopIteration:
+            return
