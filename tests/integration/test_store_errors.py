@@ -105,3 +105,36 @@ def test_a_busy_write_lock_is_unavailable_and_names_the_cause(steward: Steward) 
     finally:
         holder.close()
         event.remove(steward.store.engine, "begin", short_wait)
+
+
+def test_a_lost_server_connection_is_replaced_once_idle_and_a_busy_one_is_not_pinged(
+    steward: Steward, admin: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the server ends Steward's pooled connections (a restart, a failover, an idle
+    timeout). A connection unused for the alive window is pinged on checkout, and a failed ping
+    drops the pool, so the next write runs on a new connection; one used a moment ago is not."""
+    import psycopg
+
+    from steward.storage import _engine
+
+    if steward.store.backend != "postgresql":
+        pytest.skip("a server's connections")
+    dialect = steward.store.engine.dialect
+    pings: list[object] = []
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    steward.registry.create_model(admin, wire.ModelCreate(name="before", owner="o", risk_tier="low"))
+    steward.registry.get_model(admin, "before")
+    assert pings == []  # each connection was used a moment ago
+    url = steward.store.engine.url
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)) as other:
+        ended = other.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (url.database,),
+        ).fetchone()
+    assert ended is not None and ended[0] >= 1
+    monkeypatch.setattr(_engine, "ALIVE_WINDOW", 0.0)  # as if each had sat idle for the window
+    steward.registry.create_model(admin, wire.ModelCreate(name="after", owner="o", risk_tier="low"))
+    assert steward.registry.get_model(admin, "after").name == "after"
+    assert pings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import time
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import ColumnElement, Engine, Text, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -94,6 +95,36 @@ def _sqlite_begin(conn: Any) -> None:
         raise DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
 
 
+ALIVE_WINDOW = 0.5
+"""Seconds after its last use during which a pooled PostgreSQL connection is handed out unpinged."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it has sat unused for ``ALIVE_WINDOW``
+    (HikariCP's ``aliveBypassWindowMs``): a ping is a round trip, about a twentieth of a write,
+    and a connection used a moment ago is known to be alive. A failed ping is treated as
+    SQLAlchemy's ``pool_pre_ping`` treats it: every pooled connection is dropped, a new one made.
+    A server lost within the window fails the statements already under way (``Unavailable``), and
+    SQLAlchemy drops the pool on that disconnect too."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def used(_dbapi_connection: Any, record: Any) -> None:
+        record.info["steward_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("steward_used", 0.0) < ALIVE_WINDOW:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise InvalidatePoolError() from exc
+            raise
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url`` (``sqlite:///PATH`` or ``postgresql+psycopg://…``), tuned per backend."""
     try:
@@ -115,14 +146,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(
-            parsed,
-            echo=echo,
-            pool_size=10,
-            max_overflow=20,
-            pool_pre_ping=True,
-            json_deserializer=_json_loads,
+        engine = create_engine(
+            parsed, echo=echo, pool_size=10, max_overflow=20, json_deserializer=_json_loads
         )
+        _ping_when_idle(engine)
+        return engine
     raise InvalidInput.field(
         "database_url", "backend", f"must be sqlite or postgresql, got {parsed.get_backend_name()}"
     )
