@@ -51,6 +51,7 @@ bench-quick: install
 	$(RUN) python bench/ledger.py --quick
 	$(RUN) python bench/gates.py --decisions 100 --rows 100000
 	$(RUN) python bench/workflow.py --path-versions 20 --versions 500 --samples 30
+	$(RUN) python bench/ui.py --quick
 	$(RUN) python bench/vs_mlflow.py --versions 300 --queries 30
 
 docs: install

@@ -43,11 +43,11 @@ from typing import Any
 
 import httpx
 import numpy as np
-from gates_pure import bench_fairness, percentile  # type: ignore[import-not-found]
+from gates_pure import bench_fairness, percentile
 
 from steward import wire
 from steward.checks import data_quality_check, expectations_from_dicts, fairness_check
-from steward.domain import CheckProvenance, Role, SourceFile
+from steward.domain import CheckProvenance, DatasetRole, RiskTier, Role, SourceFile
 from steward.errors import NotFound
 from steward.service import Caller, KeyFile, Steward, local_operator
 
@@ -63,7 +63,7 @@ def governed(steward: Steward, admin: Caller, name: str, *, gaps: bool) -> int:
         wire.ModelCreate(
             name=name,
             owner="risk-analytics",
-            risk_tier="high",  # type: ignore[arg-type]
+            risk_tier=RiskTier.HIGH,
             use_case="consumer lending",
             intended_use="Rank applications for manual underwriting review.",
             limitations="" if gaps else "Not validated for small-business lending.",
@@ -90,7 +90,7 @@ def governed(steward: Steward, admin: Caller, name: str, *, gaps: bool) -> int:
             metrics={"accuracy": 0.72 if gaps else 0.91, "auc": 0.87},
             code_commit="4f2a9c1",
             environment=wire.EnvironmentIn(python_version="3.11.7", dependency_lock_digest=_digest("lock")),
-            datasets=[wire.DatasetUseIn(dataset=dataset, version="2024-06", role="training")],  # type: ignore[arg-type]
+            datasets=[wire.DatasetUseIn(dataset=dataset, version="2024-06", role=DatasetRole.TRAINING)],
         ),
     ).version
     rng = np.random.default_rng(3)

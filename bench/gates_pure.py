@@ -107,7 +107,8 @@ def bench_fairness(rows: int, runs: int) -> None:
 
     def steward_run() -> dict[str, Any]:
         attributes: dict[str, Any] = fairness_values(labels, predictions, {"group": groups})["attributes"]
-        return attributes["group"]
+        group: dict[str, Any] = attributes["group"]
+        return group
 
     def fairlearn_run() -> tuple[Any, Any, Any]:
         frame = MetricFrame(

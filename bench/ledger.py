@@ -33,11 +33,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import httpx
 import uvicorn
-from _keepalive import KeepAlive, get_many  # type: ignore[import-not-found]  # the script's folder is on the path
+from _keepalive import KeepAlive, get_many  # the script's folder is on the path
 from fastapi import FastAPI
 from sqlalchemy import func, insert, select, update
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -270,12 +270,30 @@ def _model(name: str) -> dict[str, str]:
 # -- a million events --------------------------------------------------------------------------
 
 
+class EventRow(TypedDict):
+    """The columns of an audit event that its canonical bytes cover (``event_bytes``'s arguments)."""
+
+    seq: int
+    time: str
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    before: str | None
+    after: str | None
+    reason: str
+    request_id: str
+    client_address: str
+    user_agent: str
+
+
 def fill(core: Steward, events: int, per_transaction: int = 10_000) -> float:
     """Bulk-load ``events`` audit events as batched writes would leave them (chain, tree nodes, one
     signed checkpoint per batch), bypassing Python per-event overhead; return seconds taken."""
     signer = generate_signer("bench.steward/audit")
     started = time.perf_counter()
-    size, frontier, prev = 0, (), GENESIS_HASH
+    size, prev = 0, GENESIS_HASH
+    frontier: tuple[bytes, ...] = ()
     engine = core.store.engine
     with engine.begin() as conn:
         conn.execute(
@@ -288,9 +306,10 @@ def fill(core: Steward, events: int, per_transaction: int = 10_000) -> float:
         )
     while size < events:
         count = min(per_transaction, events - size)
-        rows, leaves = [], []
+        rows: list[dict[str, object]] = []
+        leaves: list[bytes] = []
         for seq in range(size + 1, size + count + 1):
-            row = {
+            row: EventRow = {
                 "seq": seq,
                 "time": f"2025-01-01T00:{seq // 60 % 60:02d}:{seq % 60:02d}.000000Z",
                 "actor": "user:alice",
@@ -304,7 +323,7 @@ def fill(core: Steward, events: int, per_transaction: int = 10_000) -> float:
                 "client_address": "10.0.0.1",
                 "user_agent": "steward-cli/0.1",
             }
-            data = event_bytes(*row.values())
+            data = event_bytes(**row)
             current = chain_hash(prev, data)
             rows.append({**row, "prev_hash": prev, "hash": current})
             leaves.append(leaf_hash(data))

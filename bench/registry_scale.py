@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from governance import Signers, promote  # type: ignore[import-not-found]
+from governance import Signers, promote
 
 from steward import Client, wire
 from steward.domain import DatasetRole, Origin, RiskTier, Role

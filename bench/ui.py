@@ -1,7 +1,8 @@
 """Web UI figures: server time of the inventory and a model page at 2,000 models and 20,000 versions.
 
 Run with ``uv run python bench/ui.py [--db URL]`` (default: a fresh SQLite file in a temporary
-folder). Prints figures; asserts nothing. Target: p50 <= 50 ms for each page.
+folder; ``--quick`` for a short run: 400 models, 4,000 versions, fewer requests). Prints figures;
+asserts nothing. Target: p50 <= 50 ms for each page.
 
 The inventory rows, and policy decisions and checks for every version (so the pages run their gate
 queries over about 40,000 of each), are bulk-inserted in one transaction straight into the tables
@@ -80,7 +81,7 @@ def digest(*parts: object) -> str:
     return "sha256:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def seed(steward: Steward) -> None:
+def seed(steward: Steward, models: int) -> None:
     rng = random.Random(11)
     now = datetime.now(UTC)
     with steward.store.engine.begin() as conn:
@@ -138,7 +139,7 @@ def seed(steward: Steward) -> None:
                     "updated_at": now - timedelta(days=rng.randint(0, 900)),
                     "revision": 1,
                 }
-                for i in range(MODELS)
+                for i in range(models)
             ],
         )
         model_ids = dict(conn.execute(select(SqlModel.name, SqlModel.id)).all())
@@ -159,7 +160,7 @@ def seed(steward: Steward) -> None:
                     "created_by": "bench",
                     "created_at": now,
                 }
-                for m in range(MODELS)
+                for m in range(models)
                 for v in range(1, VERSIONS_PER_MODEL + 1)
             ],
         )
@@ -190,7 +191,7 @@ def seed(steward: Steward) -> None:
                     "updated_at": now,
                     "revision": 1,
                 }
-                for m in range(MODELS)
+                for m in range(models)
                 for v in range(1, VERSIONS_PER_MODEL + 1)
             ],
         )
@@ -273,7 +274,8 @@ def seed_gates(
         "thresholds": {"min_ratio": 0.8},
     }
     document = {"schema_version": 1, "model": {"name": "bench", "tags": {}}, "padding": "x" * 2000}
-    decisions, checks = [], []
+    decisions: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
     for vid in version_ids:
         targets = ["staging", "production"] + (["production"] if vid in newest else [])
         for target in targets:
@@ -326,11 +328,13 @@ def figures(samples: tuple[list[float], list[float]]) -> str:
     )
 
 
-def measure(client: TestClient, timed: Timed, path: str, **kwargs: Any) -> tuple[list[float], list[float]]:
-    for _ in range(WARMUP):
+def measure(
+    client: TestClient, timed: Timed, args: argparse.Namespace, path: str, **kwargs: Any
+) -> tuple[list[float], list[float]]:
+    for _ in range(args.warmup):
         assert client.get(path, **kwargs).status_code == 200, path
     timed.clear()
-    for _ in range(REQUESTS):
+    for _ in range(args.requests):
         client.get(path, **kwargs)
     return list(timed.samples), list(timed.cpu)
 
@@ -338,12 +342,15 @@ def measure(client: TestClient, timed: Timed, path: str, **kwargs: Any) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
     args = parser.parse_args()
+    args.models = 400 if args.quick else MODELS  # 400: the inventory still has a page 7 of 50
+    args.requests, args.warmup = (20, 3) if args.quick else (REQUESTS, WARMUP)
     folder = Path(tempfile.mkdtemp(prefix="steward-bench-ui-"))
     url = args.db or f"sqlite:///{folder / 'steward.db'}"
     steward = Steward.open(url, migrate=True)
     started = time.perf_counter()
-    seed(steward, folder)
+    seed(steward, args.models)
     operator = local_operator(name="bench")
     steward.identity.create_principal(
         operator, wire.PrincipalCreate(name="carl", roles=[Role.COMPLIANCE_OFFICER])
@@ -351,7 +358,7 @@ def main() -> None:
     _, token = steward.identity.create_token(operator, wire.TokenCreate(principal="carl"))
     seconds = time.perf_counter() - started
     print(
-        f"seeded {MODELS} models, {MODELS * VERSIONS_PER_MODEL} versions, their gate decisions and"
+        f"seeded {args.models} models, {args.models * VERSIONS_PER_MODEL} versions, their gate decisions and"
         f" checks in {seconds:.1f} s"
     )
     print(f"database: {steward.store.backend} ({url})")
@@ -362,34 +369,42 @@ def main() -> None:
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert csrf is not None
         client.post("/signin", data={"token": token, "csrf_token": csrf.group(1)})
+        late = f"model-{min(1234, args.models - 1):04d}"  # model-1234 at full scale
         pages: list[tuple[str, Callable[[], tuple[list[float], list[float]]]]] = [
-            ("inventory (first page, by name)", lambda: measure(client, timed, "/")),
+            ("inventory (first page, by name)", lambda: measure(client, timed, args, "/")),
             (
                 "inventory sorted by review due",
-                lambda: measure(client, timed, "/?sort=review_due&order=desc"),
+                lambda: measure(client, timed, args, "/?sort=review_due&order=desc"),
             ),
-            ("inventory filtered (tier + text)", lambda: measure(client, timed, "/?tier=high&q=fraud")),
+            (
+                "inventory filtered (tier + text)",
+                lambda: measure(client, timed, args, "/?tier=high&q=fraud"),
+            ),
             (
                 "inventory htmx fragment",
                 lambda: measure(
                     client,
                     timed,
+                    args,
                     "/?page=7",
                     headers={"HX-Request": "true", "HX-Target": "inventory-results"},
                 ),
             ),
-            ("model page (10 versions, lineage)", lambda: measure(client, timed, "/models/model-1234")),
+            ("model page (10 versions, lineage)", lambda: measure(client, timed, args, f"/models/{late}")),
             (
                 "model page, older version lineage",
-                lambda: measure(client, timed, "/models/model-0042?version=3"),
+                lambda: measure(client, timed, args, "/models/model-0042?version=3"),
             ),
-            ("dashboard", lambda: measure(client, timed, "/dashboard")),
+            ("dashboard", lambda: measure(client, timed, args, "/dashboard")),
             (
                 "review queue (automated gates, all)",
-                lambda: measure(client, timed, "/reviews?stage=automated_gates"),
+                lambda: measure(client, timed, args, "/reviews?stage=automated_gates"),
             ),
         ]
-        print(f"server time over {REQUESTS} requests each (after {WARMUP} warm-up), target p50 <= 50 ms:")
+        print(
+            f"server time over {args.requests} requests each (after {args.warmup} warm-up),"
+            " target p50 <= 50 ms:"
+        )
         for name, run in pages:
             print(f"  {name:<36} {figures(run())}")
     steward.close()

@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _keepalive import KeepAlive  # type: ignore[import-not-found]
+from _keepalive import KeepAlive
 
 ENV = {
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -109,7 +109,7 @@ def load_mlflow(url: str, models: int, per_model: int) -> float:
 
 
 def load_steward(database_url: str, models: int, per_model: int) -> tuple[float, str]:
-    from governance import Signers, promote  # type: ignore[import-not-found]
+    from governance import Signers, promote
 
     from steward import wire
     from steward.domain import RiskTier, Role
@@ -205,7 +205,7 @@ def main() -> int:
         help="keep both registries here; a folder a previous run loaded is timed again without loading",
     )
     args = parser.parse_args()
-    import mlflow  # it sets up its own logging on import: quieten it after
+    import mlflow  # noqa: F401  (imported for its side effect: it sets up its own logging; quieten it after)
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     models = args.models or max(1, args.versions // 20)
@@ -228,7 +228,7 @@ def main() -> int:
     mlflow_url, steward_url = f"http://127.0.0.1:{mlflow_port}", f"http://127.0.0.1:{steward_port}"
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        mlflow = start(
+        mlflow_server = start(
             [
                 str(bin_dir / "mlflow"),
                 "server",
@@ -246,8 +246,8 @@ def main() -> int:
             root / "mlflow.log",
             env,
         )
-        processes.append(mlflow)
-        wait_up(f"{mlflow_url}/health", mlflow, root / "mlflow.log")
+        processes.append(mlflow_server)
+        wait_up(f"{mlflow_url}/health", mlflow_server, root / "mlflow.log")
         database_url = f"sqlite:///{root / 'steward.db'}"
         if loaded is not None:
             print(f"timing the registries {root} holds (loaded by an earlier run)")
@@ -290,7 +290,10 @@ def main() -> int:
         wait_up(f"http://127.0.0.1:{floor_port}/noop", floor, root / "noop.log")
 
         rng = random.Random(7)
-        pick = lambda: (rng.randrange(models), rng.randrange(1, per_model + 1))  # noqa: E731
+
+        def pick() -> tuple[int, int]:
+            return rng.randrange(models), rng.randrange(1, per_model + 1)
+
         m = KeepAlive(f"{mlflow_url}/api/2.0/mlflow", library=args.client)
         s = KeepAlive(f"{steward_url}/api/v1", {"Authorization": f"Bearer {token}"}, args.client)
 
@@ -370,15 +373,15 @@ def main() -> int:
         started = time.perf_counter()
         listed, token_ = 0, None
         while True:
-            page = client.search_registered_models(max_results=1000, page_token=token_)
-            token_ = page.token
+            models_page = client.search_registered_models(max_results=1000, page_token=token_)
+            token_ = models_page.token
             if not token_:
                 break
         token_ = None
         while True:
-            page = client.search_model_versions(max_results=10_000, page_token=token_)
-            listed += len(page)
-            token_ = page.token
+            versions_page = client.search_model_versions(max_results=10_000, page_token=token_)
+            listed += len(versions_page)
+            token_ = versions_page.token
             if not token_:
                 break
         bare = time.perf_counter() - started

@@ -38,7 +38,6 @@ import hashlib
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -49,7 +48,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from registry_scale import postgres_database, steward_serve  # type: ignore[import-not-found]
+from registry_scale import postgres_database, steward_serve
 
 from steward import wire
 from steward.checks import data_quality_check, expectations_from_dicts, fairness_check
@@ -140,7 +139,7 @@ def setup(steward: Steward) -> dict[str, str]:
         operator,
         wire.TrainingRunCreate(run_id="train-1", platform="mlflow", user="dana", code_commit="4f2a9c1"),
     )
-    registry.create_model(operator, wire.ModelCreate(**_model_fields(PATH_MODEL)))  # type: ignore[arg-type]
+    registry.create_model(operator, wire.ModelCreate(**_model_fields(PATH_MODEL)))
     return tokens
 
 
@@ -557,4 +556,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
