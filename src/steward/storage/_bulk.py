@@ -69,13 +69,19 @@ def insert_json_rows(connection: Connection, table: str, rows: Sequence[Mapping[
     if not rows:
         return
     names = tuple(rows[0])
-    statement = _json_statement(connection.dialect, table, names)
-    values = orjson.dumps([[row[name] for name in names] for row in rows]).decode()
-    connection.exec_driver_sql(statement, (values,))
+    statement = json_insert_statement(connection.dialect, table, names)
+    connection.exec_driver_sql(statement, (json_rows(rows, names),))
+
+
+def json_rows(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...]) -> str:
+    """The one parameter of :func:`json_insert_statement`: ``rows`` as a JSON array of arrays."""
+    return orjson.dumps([[row[name] for name in names] for row in rows]).decode()
 
 
 @functools.cache
-def _json_statement(dialect: Dialect, name: str, names: tuple[str, ...]) -> str:
+def json_insert_statement(dialect: Dialect, name: str, names: tuple[str, ...]) -> str:
+    """The insert into the table ``name`` of the columns ``names`` from one parameter, a JSON array
+    of rows (:func:`json_rows`)."""
     table = Base.metadata.tables[name]
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(column) for column in names)

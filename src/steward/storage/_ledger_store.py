@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Engine,
     TextClause,
     TextualSelect,
@@ -32,15 +33,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
 from steward._read_ahead import ReadAhead
 from steward.domain import LedgerKey, Page, ReadAccess, StoredCheckpoint
 from steward.errors import IntegrityError, InvalidInput, Unavailable
 from steward.ledger import HASH_SIZE, EntryBatch, TreeNode
-from steward.storage._bulk import chunks, insert_json_rows, insert_rows
+from steward.storage._bulk import chunks, insert_json_rows
 from steward.storage._pages import check_page_size, decode_token, encode_token
+from steward.storage._seal import SealRows
 from steward.storage._streams import PairedStream, in_turn, snapshot_peers
 from steward.storage._tables import (
     SqlAuditEvent,
@@ -74,7 +75,6 @@ _ENTRY_ROWS = (
     .limit(bindparam("batch"))
 )
 
-_INSERT_CHECKPOINT = insert(SqlCheckpoint)
 _TREE_SIZE = select(func.max(SqlLedgerNode.idx)).where(SqlLedgerNode.level == 0)
 _CHECKPOINT = select(
     SqlCheckpoint.size, SqlCheckpoint.root, SqlCheckpoint.time, SqlCheckpoint.note, SqlCheckpoint.key_id
@@ -298,14 +298,24 @@ class NodeMap(dict[tuple[int, int], bytes]):
 class LedgerRows:
     """The ledger's operations inside one transaction (``SqlTransaction.ledger``)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, seal: SealRows | None = None) -> None:
         self.s = session
+        self._seal = SealRows() if seal is None else seal
+
+    def _session(self) -> Session:
+        """The transaction, once the rows its seal keeps are written: every statement here sees
+        the events, nodes and checkpoints of the transaction so far."""
+        self._seal.write(self.s.connection())
+        return self.s
+
+    def _conn(self) -> Connection:
+        return self._session().connection()
 
     # -- tree --------------------------------------------------------------------------------
 
     def tree_size(self) -> int:
         """Leaves stored: one more than the largest level-0 index (an index lookup)."""
-        last = self.s.connection().execute(_TREE_SIZE).scalar()
+        last = self._conn().execute(_TREE_SIZE).scalar()
         return 0 if last is None else int(last) + 1
 
     def nodes(self, coordinates: Iterable[tuple[int, int]]) -> NodeMap:
@@ -315,7 +325,7 @@ class LedgerRows:
         found = NodeMap()
         if wanted and self.s.get_bind().dialect.name == "postgresql":
             levels, indexes = [level for level, _ in wanted], [idx for _, idx in wanted]
-            for level, idx, digest in self.s.connection().execute(_NODES_PG, {"l": levels, "i": indexes}):
+            for level, idx, digest in self._conn().execute(_NODES_PG, {"l": levels, "i": indexes}):
                 found[int(level), int(idx)] = bytes(digest)
             return found
         for chunk in chunks(wanted, 200):  # two parameters a node
@@ -324,29 +334,16 @@ class LedgerRows:
                 for n, pair in enumerate(chunk)
                 for kind, value in zip("li", pair, strict=True)
             }
-            rows = self.s.connection().execute(_nodes_query(len(chunk)), params)
+            rows = self._conn().execute(_nodes_query(len(chunk)), params)
             for level, idx, digest in rows:
                 found[int(level), int(idx)] = bytes(digest)
         return found
 
     def insert_nodes(self, nodes: Sequence[TreeNode]) -> None:
-        """Store new tree nodes; ``IntegrityError`` if one is stored already (the tree is ahead of
-        the events it was extended from: the log was changed outside Steward)."""
-        if not nodes:
-            return
-        try:
-            insert_rows(
-                self.s.connection(),
-                SqlLedgerNode.__tablename__,
-                [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes],
-            )
-        except SqlIntegrityError:
-            first = nodes[0]
-            raise IntegrityError(
-                f"the ledger's tree holds nodes this write would add (from ({first.level}, {first.index})): "
-                "its events or head were changed outside Steward",
-                {"level": first.level, "index": first.index},
-            ) from None
+        """Store new tree nodes, with the transaction's seal (``steward.storage._seal``); one
+        stored already (the tree is ahead of the events it was extended from: the log was changed
+        outside Steward) fails it with ``IntegrityError``."""
+        self._seal.nodes.extend(nodes)
 
     # -- events as the ledger reads them -----------------------------------------------------
 
@@ -374,7 +371,7 @@ class LedgerRows:
         is the read that names a mismatch :meth:`verification_batches` found.
         """
         dialect = self.s.get_bind().dialect
-        driver = self.s.connection().connection.driver_connection
+        driver = self._conn().connection.driver_connection
         try:
             with PairedStream(
                 driver,
@@ -416,7 +413,7 @@ class LedgerRows:
         or not 32 bytes) are handed out so that they fail: their ``positions`` are empty, their
         ``leaves`` empty.
         """
-        conn = self.s.connection()
+        conn = self._conn()
         dialect = conn.dialect
         sql = _RUN_SQL[dialect.name]
 
@@ -450,7 +447,7 @@ class LedgerRows:
     def _entry_rows(self, first_seq: int, last_seq: int | None, batch: int) -> Iterator[Sequence[Any]]:
         """Raw rows (canonical columns, then hash and prev_hash) in ``seq`` order, a batch at a time
         (plain statements on the connection: no ORM on the verification path)."""
-        conn = self.s.connection()
+        conn = self._conn()
         after, last = first_seq - 1, (2**63 - 1 if last_seq is None else last_seq)
         while True:
             rows = conn.execute(_ENTRY_ROWS, {"after": after, "last": last, "batch": batch}).all()
@@ -465,40 +462,40 @@ class LedgerRows:
         found: list[StoredEntry] = []
         for start in range(0, len(wanted), 200):
             chunk = wanted[start : start + 200]
-            rows = self.s.execute(
-                select(*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS).where(
-                    or_(
-                        *(
-                            and_(SqlAuditEvent.subject_type == kind, SqlAuditEvent.subject_id == ident)
-                            for kind, ident in chunk
+            rows = (
+                self._session()
+                .execute(
+                    select(*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS).where(
+                        or_(
+                            *(
+                                and_(SqlAuditEvent.subject_type == kind, SqlAuditEvent.subject_id == ident)
+                                for kind, ident in chunk
+                            )
                         )
                     )
                 )
-            ).all()
+                .all()
+            )
             found += [_entry(r) for r in rows]
         return sorted(found, key=lambda e: e.seq)
 
     def entries_with_action(self, action: str) -> list[StoredEntry]:
-        rows = self.s.execute(
-            select(*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS)
-            .where(SqlAuditEvent.action == action)
-            .order_by(SqlAuditEvent.seq)
-        ).all()
+        rows = (
+            self._session()
+            .execute(
+                select(*_CANONICAL_COLUMNS, *_CHAIN_COLUMNS)
+                .where(SqlAuditEvent.action == action)
+                .order_by(SqlAuditEvent.seq)
+            )
+            .all()
+        )
         return [_entry(r) for r in rows]
 
     # -- checkpoints -------------------------------------------------------------------------
 
     def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        self.s.connection().execute(
-            _INSERT_CHECKPOINT,
-            {
-                "size": checkpoint.size,
-                "root": checkpoint.root.hex(),
-                "time": checkpoint.time,
-                "note": checkpoint.note,
-                "key_id": checkpoint.key_id,
-            },
-        )
+        """Keep a signed checkpoint, with the transaction's seal (``steward.storage._seal``)."""
+        self._seal.checkpoints.append(checkpoint)
 
     def latest_with_path(self, index: int) -> tuple[StoredCheckpoint, NodeMap] | None:
         """The latest checkpoint and every stored node an inclusion proof of leaf ``index`` in
@@ -506,7 +503,7 @@ class LedgerRows:
         if not 0 <= index < 2**62:
             raise InvalidInput.field("index", "range", f"leaf {index} is not in any tree")
         statement = _LATEST_WITH_PATH[self.s.get_bind().dialect.name]
-        rows = self.s.connection().execute(statement, {"i": index}).all()
+        rows = self._conn().execute(statement, {"i": index}).all()
         if not rows:
             return None
         size, root, time, note, key_id = rows[0][:5]
@@ -523,7 +520,7 @@ class LedgerRows:
         return self._one_checkpoint(_CHECKPOINT.where(SqlCheckpoint.size == size))
 
     def _one_checkpoint(self, statement: Any) -> StoredCheckpoint | None:
-        row = self.s.connection().execute(statement).first()
+        row = self._conn().execute(statement).first()
         return (
             None
             if row is None
@@ -533,7 +530,7 @@ class LedgerRows:
     def checkpoints(self, batch: int = 5000) -> Iterator[StoredCheckpoint]:
         """Every kept checkpoint, smallest first, in batches."""
         after = -1
-        conn = self.s.connection()
+        conn = self._conn()
         while True:
             rows = conn.execute(
                 _CHECKPOINT.where(SqlCheckpoint.size > after).order_by(SqlCheckpoint.size).limit(batch)
@@ -545,21 +542,23 @@ class LedgerRows:
             after = int(rows[-1][0])
 
     def count_checkpoints(self) -> int:
-        return int(self.s.scalar(select(func.count()).select_from(SqlCheckpoint)) or 0)
+        return int(self._session().scalar(select(func.count()).select_from(SqlCheckpoint)) or 0)
 
     # -- signing keys ------------------------------------------------------------------------
 
     def keys(self) -> list[LedgerKey]:
         """Every registered key, oldest first."""
-        rows = self.s.scalars(select(SqlLedgerKey).order_by(SqlLedgerKey.valid_from, SqlLedgerKey.id))
+        rows = self._session().scalars(
+            select(SqlLedgerKey).order_by(SqlLedgerKey.valid_from, SqlLedgerKey.id)
+        )
         return [LedgerKey(r.key_id, r.name, r.vkey, r.valid_from, r.retired_at) for r in rows]
 
     def is_active_key(self, vkey: str) -> bool:
         """Whether ``vkey`` is registered and not retired (one unique-index lookup)."""
-        return self.s.connection().execute(_ACTIVE_KEY, {"vkey": vkey}).first() is not None
+        return self._conn().execute(_ACTIVE_KEY, {"vkey": vkey}).first() is not None
 
     def insert_key(self, key: LedgerKey) -> None:
-        self.s.execute(
+        self._session().execute(
             insert(SqlLedgerKey).values(
                 name=key.name,
                 key_id=key.key_id,
@@ -571,7 +570,7 @@ class LedgerRows:
 
     def retire_keys(self, at: datetime) -> None:
         """Retire every active key (they stay published)."""
-        self.s.execute(
+        self._session().execute(
             update(SqlLedgerKey)
             .where(SqlLedgerKey.retired_at.is_(None))
             .values(retired_at=at)
@@ -599,12 +598,16 @@ class LedgerRows:
             if not isinstance(position["id"], int):
                 raise InvalidInput.field("page_token", "page_token", "is not a token this server issued")
             conditions.append(SqlReadAccess.id < position["id"])
-        rows = self.s.scalars(
-            select(SqlReadAccess)
-            .where(and_(True, *conditions))
-            .order_by(SqlReadAccess.id.desc())
-            .limit(page_size + 1)
-        ).all()
+        rows = (
+            self._session()
+            .scalars(
+                select(SqlReadAccess)
+                .where(and_(True, *conditions))
+                .order_by(SqlReadAccess.id.desc())
+                .limit(page_size + 1)
+            )
+            .all()
+        )
         next_token = encode_token({"id": rows[page_size - 1].id}) if len(rows) > page_size else None
         return Page(tuple(_read(r) for r in rows[:page_size]), next_token)
 

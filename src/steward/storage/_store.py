@@ -57,7 +57,7 @@ from steward.domain import (
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
 from steward.ledger._event import format_time
 from steward.storage import _convert as convert
-from steward.storage._bulk import chunks, insert_rows
+from steward.storage._bulk import chunks
 from steward.storage._connectors import SqlSources, SqlVersionSource, links_by_version
 from steward.storage._engine import folded
 from steward.storage._exclusive import hold
@@ -66,6 +66,7 @@ from steward.storage._gates import SqlGates
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
 from steward.storage._pages import check_page_size, decode_token, page_of
+from steward.storage._seal import SealRows
 from steward.storage._subjects import model_id
 from steward.storage._tables import (
     Base,
@@ -166,7 +167,7 @@ class SqlStore:
             tx = SqlTransaction(session)
             tx._lock_head()
             yield tx
-            tx.flush_events()
+            tx.flush_seal()
 
     @contextmanager
     def read(self, *, statements: int | None = None, snapshot: bool = False) -> Iterator[SqlTransaction]:
@@ -222,7 +223,7 @@ class SqlTransaction:
     def __init__(self, session: Session) -> None:
         self.s = session
         self._head: LedgerHead | None = None  # known from the lock to the commit (write only)
-        self._pending: list[dict[str, Any]] = []  # events of a batch not inserted yet
+        self._seal = SealRows()  # events, head, nodes, checkpoints not written yet
 
     def _rows(self, stmt: Executable, values: dict[str, Any] | None = None) -> list[Any]:
         """The rows of a Core statement as named tuples (``convert.plain_rows``), no ORM objects."""
@@ -267,14 +268,15 @@ class SqlTransaction:
 
     @property
     def ledger(self) -> LedgerRows:
-        """The ledger's rows (tree nodes, checkpoints, keys, read access log) in this transaction."""
-        self.flush_events()  # its reads see every event appended so far
-        return LedgerRows(self.s)
+        """The ledger's rows (tree nodes, checkpoints, keys, read access log) in this transaction:
+        its reads see every event appended so far, its new nodes and checkpoints are kept with them
+        (``steward.storage._seal``)."""
+        return LedgerRows(self.s, self._seal)
 
     def move_head(self, size: int, head_hash: str) -> None:
-        """Record the log's new size and head hash (after events appended with ``move_head=False``)."""
-        self.flush_events()
-        self.s.connection().execute(_MOVE_HEAD, {"size": size, "head_hash": head_hash})
+        """Record the log's new size and head hash (after events appended with ``move_head=False``),
+        written with the batch's events (:meth:`flush_seal`)."""
+        self._seal.head = (size, head_hash)
         if self._head is not None:
             self._head = LedgerHead(size, head_hash)
 
@@ -888,7 +890,7 @@ class SqlTransaction:
 
         Event times are stored as canonical ISO text (``2026-12-01T18:05:39.246769Z``), so the day
         is its first ten characters on every backend, and the range compares as text."""
-        self.flush_events()
+        self.flush_seal()
         day = func.substr(SqlAuditEvent.time, 1, 10)
         stmt = (
             select(day, SqlAuditEvent.action, func.count())
@@ -1029,12 +1031,13 @@ class SqlTransaction:
     ) -> AuditEvent:
         """Store one sealed event and move the ledger head; call inside ``write()`` only.
 
-        Two plain statements (no unit of work): a batch of thousands of events stays fast. A
-        caller that tracks the head itself passes ``move_head=False`` and calls :meth:`move_head`
-        once at the end of its batch; its events are then inserted together, in one statement, by
-        :meth:`flush_events` (which moving the head, any read of events or of the ledger, and the
-        end of the transaction call first). ``texts`` are the canonical texts of ``before`` and
-        ``after`` (:func:`~steward.ledger._event.seal_encoded` made them while sealing the event).
+        Plain statements (no unit of work): a batch of thousands of events stays fast. A caller
+        that tracks the head itself passes ``move_head=False`` and calls :meth:`move_head` once at
+        the end of its batch. The events are kept and inserted together, with the head, the tree's
+        nodes and the checkpoint, by :meth:`flush_seal` (which any read of events or of the
+        ledger, and the end of the transaction, call first). ``texts`` are the canonical texts of
+        ``before`` and ``after`` (:func:`~steward.ledger._event.seal_encoded` made them while
+        sealing the event).
         """
         before, after = texts
         row = {
@@ -1044,12 +1047,9 @@ class SqlTransaction:
             "prev_hash": prev_hash,
             "hash": event_hash,
         }
+        self._seal.events.append(row)
         if move_head:
-            self.flush_events()
-            insert_rows(self.s.connection(), SqlAuditEvent.__tablename__, [row])
             self.move_head(fields["seq"], event_hash)
-        else:
-            self._pending.append(row)
         return AuditEvent(
             seq=row["seq"],
             time=datetime.fromisoformat(row["time"]),  # the canonical text, read back as stored
@@ -1067,14 +1067,12 @@ class SqlTransaction:
             hash=event_hash,
         )
 
-    def flush_events(self) -> None:
-        """Insert the events appended with ``move_head=False`` and not inserted yet."""
-        if self._pending:
-            rows, self._pending = self._pending, []
-            insert_rows(self.s.connection(), SqlAuditEvent.__tablename__, rows)
+    def flush_seal(self) -> None:
+        """Write the events, head, tree nodes and checkpoints kept so far (``steward.storage._seal``)."""
+        self._seal.write(self.s.connection())
 
     def list_events(self, where: AuditFilter, page_size: int, token: str | None) -> Page[AuditEvent]:
-        self.flush_events()
+        self.flush_seal()
         check_page_size(page_size)
         position = decode_token(token, "seq")
         conditions = []
@@ -1157,11 +1155,6 @@ def _contains(text: str, *columns: Any) -> ColumnElement[bool]:
     return or_(*(folded(column).like(pattern, escape="\\") for column in columns))
 
 
-_MOVE_HEAD = (
-    update(SqlLedgerHead)
-    .where(SqlLedgerHead.id == 1)
-    .values(size=bindparam("size"), head_hash=bindparam("head_hash"))
-)
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
 _MODEL = select(*SqlModel.__table__.c).where(SqlModel.name == bindparam("name"))
 _VERSION_COLUMNS = (
