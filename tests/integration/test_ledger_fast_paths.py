@@ -219,16 +219,21 @@ def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again
             filled.registry.create_model(admin, model_spec(name))
         finally:
             event.remove(filled.store.engine, "before_cursor_execute", count)
-        return [s.split()[0] + " " + s.split("FROM")[1].split()[0] for s in statements if "FROM ledger_" in s]
+        # the head's lock is not counted: on PostgreSQL it begins the transaction, sent on the driver
+        # (SqlStore.write), which no statement event shows; every write takes it
+        reads = [
+            s.split()[0] + " " + s.split("FROM")[1].split()[0] for s in statements if "FROM ledger_" in s
+        ]
+        return [read for read in reads if read != "SELECT ledger_head"]
 
-    assert ledger_reads("ours-1") == ["SELECT ledger_head"]
+    assert ledger_reads("ours-1") == []
     other = Steward.open(database_url)  # another process (without the key: no checkpoint)
     try:
         other.registry.create_model(admin, model_spec("theirs"))  # the head moved
     finally:
         other.close()
-    assert ledger_reads("ours-2") == ["SELECT ledger_head", "SELECT ledger_nodes", "SELECT ledger_keys"]
-    assert ledger_reads("ours-3") == ["SELECT ledger_head"]
+    assert ledger_reads("ours-2") == ["SELECT ledger_nodes", "SELECT ledger_keys"]
+    assert ledger_reads("ours-3") == []
 
     def fail_after_the_seal(*_: Any) -> None:
         raise RuntimeError("the transaction fails after the ledger's hook")
@@ -237,7 +242,7 @@ def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again
     with pytest.raises(RuntimeError, match="after the ledger"):
         filled.registry.create_model(admin, model_spec("rolled-back"))
     filled.bus._before_commit.remove(fail_after_the_seal)
-    assert ledger_reads("ours-4") == ["SELECT ledger_head", "SELECT ledger_nodes", "SELECT ledger_keys"]
+    assert ledger_reads("ours-4") == ["SELECT ledger_nodes", "SELECT ledger_keys"]
     verdict = filled.audit.verify(admin)
     assert (verdict.ok, verdict.events) == (True, head_size(filled))
     assert filled.ledger.checkpoint(admin).size == head_size(filled)

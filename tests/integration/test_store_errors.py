@@ -8,7 +8,7 @@ from sqlalchemy import text
 from steward import wire
 from steward.errors import AlreadyExists, Conflict, Unavailable
 from steward.service import Caller, Steward
-from steward.storage import AuditFilter
+from steward.storage import AuditFilter, ModelFilter
 
 COLUMNS = (
     "name, owner, risk_tier, state, description, use_case, intended_use, limitations, regulatory_scopes, "
@@ -138,3 +138,26 @@ def test_a_lost_server_connection_is_replaced_once_idle_and_a_busy_one_is_not_pi
     steward.registry.create_model(admin, wire.ModelCreate(name="after", owner="o", risk_tier="low"))
     assert steward.registry.get_model(admin, "after").name == "after"
     assert pings
+
+
+def test_a_write_begins_with_the_head_lock_and_its_connection_goes_back_as_it_came(
+    steward: Steward, admin: Caller
+) -> None:
+    """PostgreSQL's write transaction begins in the message that locks the head (the driver in
+    autocommit mode, SqlStore.write); a failed write rolls back, and the pooled connection serves
+    the next transaction in the mode that one asks for."""
+    if steward.store.backend != "postgresql":
+        pytest.skip("PostgreSQL's BEGIN")
+    with steward.store.write() as tx:
+        assert _in_transaction(tx)
+        locks = tx.s.execute(
+            text("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND mode = 'RowShareLock'")
+        ).scalar_one()
+        assert locks >= 1  # SELECT … FOR UPDATE's lock on ledger_head
+    steward.registry.create_model(admin, wire.ModelCreate(name="x", owner="o", risk_tier="low"))
+    with pytest.raises(AlreadyExists), steward.store.write() as tx:
+        tx.s.execute(text(f"INSERT INTO models ({COLUMNS}) SELECT {COLUMNS} FROM models WHERE name = 'x'"))
+    with steward.store.read(snapshot=True) as tx:
+        assert tx.s.execute(text("SHOW transaction_isolation")).scalar_one() == "repeatable read"
+        assert _in_transaction(tx)
+    assert [m.name for m in steward.registry.list_models(admin, ModelFilter(), 10).items] == ["x"]

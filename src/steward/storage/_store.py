@@ -163,7 +163,12 @@ class SqlStore:
 
     @contextmanager
     def write(self) -> Iterator[SqlTransaction]:
-        with self._session(write=True) as session:
+        """A write transaction, the ledger head locked first. On PostgreSQL the driver's connection
+        is in autocommit mode and the transaction's BEGIN goes with the lock, in one message
+        (psycopg sends its own BEGIN on the first statement, and waits for its answer: a round trip
+        of its own); the COMMIT or ROLLBACK at the end are psycopg's, as in any transaction."""
+        isolation = "AUTOCOMMIT" if self.backend == "postgresql" else None
+        with self._session(write=True, isolation=isolation) as session:
             tx = SqlTransaction(session)
             tx._lock_head()
             yield tx
@@ -256,12 +261,14 @@ class SqlTransaction:
     # -- ledger head -------------------------------------------------------------------------
 
     def _lock_head(self) -> None:
-        """Lock the head row (SQLite's writer already holds the write lock since BEGIN) and keep
-        its value: no other writer can move it before this transaction ends."""
-        stmt = _READ_HEAD
-        if self.s.bind is not None and self.s.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self.s.connection().execute(stmt).one_or_none()
+        """Lock the head row and keep its value: no other writer can move it before this
+        transaction ends. SQLite's writer holds the write lock since its BEGIN; PostgreSQL's
+        transaction begins here, with ``SELECT … FOR UPDATE`` (:meth:`SqlStore.write`)."""
+        conn = self.s.connection()
+        if conn.dialect.name == "postgresql":
+            row = _begin_locking_head(conn)
+        else:
+            row = conn.execute(_READ_HEAD).one_or_none()
         if row is None:
             raise Unavailable("the database has no schema yet: run `steward db upgrade`")
         self._head = LedgerHead(int(row[0]), row[1])
@@ -1156,6 +1163,25 @@ def _contains(text: str, *columns: Any) -> ColumnElement[bool]:
 
 
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
+_BEGIN_LOCKING_HEAD = "BEGIN; SELECT size, head_hash FROM ledger_head WHERE id = 1 FOR UPDATE"
+
+
+def _begin_locking_head(conn: Connection) -> Any:
+    """Begin PostgreSQL's transaction and lock the head row, in one message: two statements and no
+    parameters, which psycopg sends in one simple query; the row is the second result's."""
+    driver: Any = conn.connection.driver_connection
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    if driver.info.transaction_status != 0 or not driver.autocommit:  # IDLE, and no BEGIN of its own
+        raise RuntimeError("a write transaction begins on an idle connection in autocommit mode")
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(_BEGIN_LOCKING_HEAD)
+            cursor.nextset()
+            return cursor.fetchone()
+    except dbapi_error as exc:
+        raise DBAPIError.instance(_BEGIN_LOCKING_HEAD, None, exc, dbapi_error, dialect=conn.dialect) from exc
+
+
 _MODEL = select(*SqlModel.__table__.c).where(SqlModel.name == bindparam("name"))
 _VERSION_COLUMNS = (
     *SqlModelVersion.__table__.c,
