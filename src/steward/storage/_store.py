@@ -1171,7 +1171,7 @@ def _begin_locking_head(conn: Connection) -> Any:
     parameters, which psycopg sends in one simple query; the row is the second result's."""
     driver: Any = conn.connection.driver_connection
     dbapi_error = conn.dialect.loaded_dbapi.Error
-    if driver.info.transaction_status != 0 or not driver.autocommit:  # IDLE, and no BEGIN of its own
+    if driver.info.transaction_status.name != "IDLE" or not driver.autocommit:  # no BEGIN of its own
         raise RuntimeError("a write transaction begins on an idle connection in autocommit mode")
     try:
         with driver.cursor() as cursor:
