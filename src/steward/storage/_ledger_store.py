@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from steward._read_ahead import ReadAhead
@@ -298,9 +298,9 @@ class NodeMap(dict[tuple[int, int], bytes]):
 class LedgerRows:
     """The ledger's operations inside one transaction (``SqlTransaction.ledger``)."""
 
-    def __init__(self, session: Session, seal: SealRows | None = None) -> None:
+    def __init__(self, session: Session, seal: SealRows) -> None:
         self.s = session
-        self._seal = SealRows() if seal is None else seal
+        self._seal = seal
 
     def _session(self) -> Session:
         """The transaction, once the rows its seal keeps are written: every statement here sees
@@ -441,7 +441,7 @@ class LedgerRows:
                     stack.callback(reader.close)  # before its cursor closes
                     shares.append(reader)
                 yield _told(in_turn(shares), progress)
-            except (DBAPIError, dialect.loaded_dbapi.Error) as exc:
+            except (SQLAlchemyError, dialect.loaded_dbapi.Error) as exc:  # a peer not had from the pool too
                 raise Unavailable(f"the database cannot be read: {exc}") from exc
 
     def _entry_rows(self, first_seq: int, last_seq: int | None, batch: int) -> Iterator[Sequence[Any]]:

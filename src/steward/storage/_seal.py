@@ -23,15 +23,9 @@ from steward.domain import StoredCheckpoint
 from steward.errors import IntegrityError
 from steward.ledger import TreeNode
 from steward.storage._bulk import insert_rows, json_insert_statement, json_rows
-from steward.storage._tables import (
-    SqlAuditEvent,
-    SqlCheckpoint,
-    SqlLedgerHead,
-    SqlLedgerNode,
-    UTCDateTime,
-)
+from steward.storage._tables import SqlAuditEvent, SqlCheckpoint, SqlLedgerHead, SqlLedgerNode
 
-MOVE_HEAD = (
+_MOVE_HEAD = (
     update(SqlLedgerHead)
     .where(SqlLedgerHead.id == 1)
     .values(size=bindparam("size"), head_hash=bindparam("head_hash"))
@@ -40,6 +34,7 @@ _INSERT_CHECKPOINT = insert(SqlCheckpoint)
 _EVENTS = SqlAuditEvent.__tablename__
 _NODES = SqlLedgerNode.__tablename__
 _CHECKPOINTS = SqlCheckpoint.__tablename__
+_HEAD = SqlLedgerHead.__tablename__
 
 
 @dataclass
@@ -70,6 +65,9 @@ class SealRows:
             raise ahead from None
 
 
+_LOCATE = "run `steward audit verify` to find the first event that no longer matches"
+
+
 def _ahead(error: str, nodes: list[TreeNode], checkpoints: list[StoredCheckpoint]) -> IntegrityError | None:
     """The clash of a node or checkpoint already stored as Steward's ``IntegrityError``: the tree
     is ahead of the events it was extended from (one statement reports whichever clash it meets
@@ -78,14 +76,14 @@ def _ahead(error: str, nodes: list[TreeNode], checkpoints: list[StoredCheckpoint
         first = nodes[0]
         return IntegrityError(
             f"the ledger's tree holds nodes this write would add (from ({first.level}, {first.index})): "
-            "its events or head were changed outside Steward",
+            f"its events or head were changed outside Steward; {_LOCATE}",
             {"level": first.level, "index": first.index},
         )
     if checkpoints and _CHECKPOINTS in error:
         size = checkpoints[0].size
         return IntegrityError(
             f"the ledger's tree holds a checkpoint of size {size}, which this write would add: its "
-            "events or head were changed outside Steward",
+            f"events or head were changed outside Steward; {_LOCATE}",
             {"checkpoint_size": size},
         )
     return None
@@ -94,7 +92,7 @@ def _ahead(error: str, nodes: list[TreeNode], checkpoints: list[StoredCheckpoint
 def _write_each(conn: Connection, kept: SealRows) -> None:
     insert_rows(conn, _EVENTS, kept.events)
     if kept.head is not None:
-        conn.execute(MOVE_HEAD, {"size": kept.head[0], "head_hash": kept.head[1]})
+        conn.execute(_MOVE_HEAD, {"size": kept.head[0], "head_hash": kept.head[1]})
     nodes = [{"level": n.level, "idx": n.index, "hash": n.hash} for n in kept.nodes]
     insert_rows(conn, _NODES, nodes)
     for checkpoint in kept.checkpoints:
@@ -106,10 +104,12 @@ def _write_together(conn: Connection, kept: SealRows) -> None:
     dialect = conn.dialect
     parts: list[str] = []
     values: list[Any] = []
-    if kept.events:
-        names = tuple(kept.events[0])
-        parts.append(json_insert_statement(dialect, _EVENTS, names))
-        values.append(json_rows(kept.events, names))
+    checkpoints = [_checkpoint_row(checkpoint) for checkpoint in kept.checkpoints]
+    for table, rows in ((_EVENTS, kept.events), (_CHECKPOINTS, checkpoints)):
+        if rows:
+            names = tuple(rows[0])
+            parts.append(json_insert_statement(dialect, table, names))
+            values.append(json_rows(rows, names))
     if kept.head is not None:
         parts.append(_statements(dialect)["head"])
         values.extend(kept.head)
@@ -117,32 +117,22 @@ def _write_together(conn: Connection, kept: SealRows) -> None:
         nodes = kept.nodes
         parts.append(_statements(dialect)["nodes"])
         values.extend(([n.level for n in nodes], [n.index for n in nodes], [n.hash for n in nodes]))
-    for checkpoint in kept.checkpoints:
-        parts.append(_statements(dialect)["checkpoint"])
-        row = _checkpoint_row(checkpoint)
-        row["time"] = _TIME.process_bind_param(row["time"], dialect)  # as a statement would bind it
-        values.extend(row[name] for name in _CHECKPOINT_COLUMNS)
     *first, last = parts
     queries = ", ".join(f"seal_{i} AS ({part})" for i, part in enumerate(first))
     conn.exec_driver_sql(f"WITH {queries} {last}" if first else last, tuple(values))
 
 
-_CHECKPOINT_COLUMNS = ("size", "root", "time", "note", "key_id")
-_TIME = UTCDateTime()
-
-
 @functools.cache
 def _statements(dialect: Dialect) -> dict[str, str]:
-    """PostgreSQL's statements for the head, the nodes (arrays of each column) and a checkpoint."""
+    """PostgreSQL's statements for the head and for the nodes (an array of each column: JSON
+    carries no bytes); events and checkpoints go as JSON rows (``_bulk.json_insert_statement``)."""
     quote = dialect.identifier_preparer.quote
-    head, nodes, checkpoints = (quote(t.__tablename__) for t in (SqlLedgerHead, SqlLedgerNode, SqlCheckpoint))
-    columns = ", ".join(quote(name) for name in _CHECKPOINT_COLUMNS)
-    marks = ", ".join("%s" for _ in _CHECKPOINT_COLUMNS)
+    head, nodes = quote(_HEAD), quote(_NODES)
+    size, head_hash, level, idx, digest = (quote(c) for c in ("size", "head_hash", "level", "idx", "hash"))
     return {
-        "head": f"UPDATE {head} SET size = %s, head_hash = %s WHERE id = 1",
-        "nodes": f"INSERT INTO {nodes} (level, idx, hash) "
+        "head": f"UPDATE {head} SET {size} = %s, {head_hash} = %s WHERE id = 1",
+        "nodes": f"INSERT INTO {nodes} ({level}, {idx}, {digest}) "
         "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])",
-        "checkpoint": f"INSERT INTO {checkpoints} ({columns}) VALUES ({marks})",
     }
 
 
