@@ -6,6 +6,7 @@ statement over a JSON array."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -16,6 +17,7 @@ from steward.errors import Unavailable
 from steward.ledger import Checkpoint, leaf_hash, verify_batches, verify_ledger
 from steward.service import Caller, MemoryKeys, Steward
 from steward.storage import LedgerRows, ReadAccessFilter, append_reads
+from steward.storage._store import SqlTransaction
 from steward.storage._streams import PairedStream, snapshot_peers
 from tests.integration.ledger_support import head_size, populate
 from tests.integration.support import model_spec
@@ -202,7 +204,7 @@ def test_verification_reads_one_moment_while_others_write(
 
 
 def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again(
-    filled: Steward, admin: Caller, database_url: str
+    filled: Steward, admin: Caller, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After its own write, a process appends to the frontier it kept and signs with the key it
     checked; once anyone else has written, or its own write rolled back, it reads both again, and
@@ -210,7 +212,18 @@ def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again
     statements: list[str] = []
 
     def count(*args: Any) -> None:
-        statements.append(args[2])
+        if "FROM ledger_head" not in args[2]:  # the head's read is counted where it is locked
+            statements.append(args[2])
+
+    # On PostgreSQL the head's lock begins the transaction and is sent on the driver (SqlStore.write),
+    # which no statement event shows: each backend's lock is counted as the read it is.
+    lock_head = SqlTransaction._lock_head
+
+    def locking(tx: SqlTransaction) -> None:
+        statements.append("SELECT size, head_hash FROM ledger_head WHERE id = 1")
+        lock_head(tx)
+
+    monkeypatch.setattr(SqlTransaction, "_lock_head", locking)
 
     def ledger_reads(name: str) -> list[str]:
         statements.clear()
@@ -219,21 +232,16 @@ def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again
             filled.registry.create_model(admin, model_spec(name))
         finally:
             event.remove(filled.store.engine, "before_cursor_execute", count)
-        # the head's lock is not counted: on PostgreSQL it begins the transaction, sent on the driver
-        # (SqlStore.write), which no statement event shows; every write takes it
-        reads = [
-            s.split()[0] + " " + s.split("FROM")[1].split()[0] for s in statements if "FROM ledger_" in s
-        ]
-        return [read for read in reads if read != "SELECT ledger_head"]
+        return [s.split()[0] + " " + s.split("FROM")[1].split()[0] for s in statements if "FROM ledger_" in s]
 
-    assert ledger_reads("ours-1") == []
+    assert ledger_reads("ours-1") == ["SELECT ledger_head"]
     other = Steward.open(database_url)  # another process (without the key: no checkpoint)
     try:
         other.registry.create_model(admin, model_spec("theirs"))  # the head moved
     finally:
         other.close()
-    assert ledger_reads("ours-2") == ["SELECT ledger_nodes", "SELECT ledger_keys"]
-    assert ledger_reads("ours-3") == []
+    assert ledger_reads("ours-2") == ["SELECT ledger_head", "SELECT ledger_nodes", "SELECT ledger_keys"]
+    assert ledger_reads("ours-3") == ["SELECT ledger_head"]
 
     def fail_after_the_seal(*_: Any) -> None:
         raise RuntimeError("the transaction fails after the ledger's hook")
@@ -242,7 +250,7 @@ def test_a_process_that_made_the_last_write_reads_neither_frontier_nor_key_again
     with pytest.raises(RuntimeError, match="after the ledger"):
         filled.registry.create_model(admin, model_spec("rolled-back"))
     filled.bus._before_commit.remove(fail_after_the_seal)
-    assert ledger_reads("ours-4") == ["SELECT ledger_nodes", "SELECT ledger_keys"]
+    assert ledger_reads("ours-4") == ["SELECT ledger_head", "SELECT ledger_nodes", "SELECT ledger_keys"]
     verdict = filled.audit.verify(admin)
     assert (verdict.ok, verdict.events) == (True, head_size(filled))
     assert filled.ledger.checkpoint(admin).size == head_size(filled)
@@ -311,3 +319,22 @@ def test_a_batch_of_reads_keeps_every_text_as_sent_and_in_order(steward: Steward
         (row["subject_id"], row["path"], row["request_id"], row["user_agent"]) for row in rows
     ]
     assert all(r.time == at for r in stored)
+
+
+def test_a_reader_the_pool_cannot_give_is_unavailable_and_says_so(
+    filled: Steward, admin: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import contextmanager
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from steward.storage import _ledger_store
+
+    @contextmanager
+    def exhausted(*_: object) -> Iterator[list[object]]:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached")
+        yield []
+
+    monkeypatch.setattr(_ledger_store, "snapshot_peers", exhausted)
+    with pytest.raises(Unavailable, match="cannot be read: QueuePool limit"):
+        filled.audit.verify(admin)
