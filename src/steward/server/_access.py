@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steward.domain import Action
+from steward.server._threads import in_thread
 from steward.service import ReadRecorder
 
 RECORD_READS: dict[str, str] = {
@@ -85,4 +85,4 @@ class ReadAccessLog:
         if self.recorder.interval > 0:
             self.recorder.note(**note)  # a queue append
         else:
-            await run_in_threadpool(lambda: self.recorder.note(**note))  # a write, off the event loop
+            await in_thread(lambda: self.recorder.note(**note))  # a write, off the event loop

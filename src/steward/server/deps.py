@@ -7,10 +7,10 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from steward.domain import Action, Origin
 from steward.errors import Unauthenticated
+from steward.server._threads import in_thread
 from steward.service import Caller, Steward
 
 
@@ -38,7 +38,7 @@ class _Authenticated(HTTPBearer):
         secret = credentials.credentials
         principal = steward.identity.authenticate_kept(secret)
         if principal is None:
-            principal = await run_in_threadpool(steward.identity.authenticate, secret)
+            principal = await in_thread(steward.identity.authenticate, secret)
         client = request.client.host if request.client else ""
         origin = Origin(
             actor=principal.name,
@@ -70,7 +70,7 @@ async def quick_read(steward: Steward, read: Callable[P, T], *args: P.args, **kw
     such a read itself. Reads that compute (policy replays, evidence, verification) stay in sync
     routes, where they do not hold up other requests."""
     if steward.store.reads_wait:
-        return await run_in_threadpool(read, *args, **kwargs)
+        return await in_thread(read, *args, **kwargs)
     return read(*args, **kwargs)
 
 

@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from steward import wire
 from steward.connectors.mlflow import webhook
@@ -16,6 +15,7 @@ from steward.domain import Action, Origin
 from steward.errors import StewardError, Unauthenticated
 from steward.server._deliveries import Delivery, refusal_reason
 from steward.server._mlflow import MlflowWiring, shown
+from steward.server._threads import in_thread
 from steward.server.deps import CallerDep, StewardDep, action
 from steward.service import Caller, connector_caller
 
@@ -133,7 +133,7 @@ async def mlflow_webhook(request: Request, steward: StewardDep) -> wire.Connecto
             delivery_id, sent = webhook.verify(secret, headers, body, steward.clock())
             caller = connector_caller("mlflow", delivery_id, client, agent)
         else:
-            caller = await run_in_threadpool(_token_caller, request, steward, client, agent)
+            caller = await in_thread(_token_caller, request, steward, client, agent)
             delivery_id = headers.get(webhook.DELIVERY_HEADER.lower()) or f"manual-{uuid.uuid4().hex}"
             sent = steward.clock()
         stage = "parse"
@@ -141,8 +141,8 @@ async def mlflow_webhook(request: Request, steward: StewardDep) -> wire.Connecto
         wiring.deliveries.arrived(caller.origin.request_id)
         stage = "deliver"
         if wiring.warming:
-            await run_in_threadpool(wiring.wait_until_warm)
-        outcome = await run_in_threadpool(
+            await in_thread(wiring.wait_until_warm)
+        outcome = await in_thread(
             steward.receiver.deliver,
             caller,
             wiring.source,

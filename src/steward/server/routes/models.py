@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from starlette.concurrency import run_in_threadpool
 
 from steward import wire
 from steward.domain import Action, Deployment, Model, ModelState, ModelVersion, RiskTier, VersionState
 from steward.server._json import page_response, record_response
+from steward.server._threads import in_thread
 from steward.server.deps import CallerDep, StewardDep, action, quick_read
 from steward.server.routes._common import PageSize, PageToken, parse_tags
 from steward.storage import ModelFilter, VersionFilter
@@ -29,7 +29,7 @@ VersionNumber = Annotated[int, Path(ge=1)]
 )
 async def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep) -> wire.ModelOut:
     """Create the governance record of a model."""
-    return wire.ModelOut.model_validate(await run_in_threadpool(steward.registry.create_model, caller, body))
+    return wire.ModelOut.model_validate(await in_thread(steward.registry.create_model, caller, body))
 
 
 @router.get("/models", response_model=wire.Page[wire.ModelOut], openapi_extra=action(Action.MODEL_READ))
@@ -67,9 +67,7 @@ async def update_model(
     name: ModelName, body: wire.ModelUpdate, caller: CallerDep, steward: StewardDep
 ) -> wire.ModelOut:
     """Change fields of a record; ``revision`` must be the one read (else 409 ``conflict``)."""
-    return wire.ModelOut.model_validate(
-        await run_in_threadpool(steward.registry.update_model, caller, name, body)
-    )
+    return wire.ModelOut.model_validate(await in_thread(steward.registry.update_model, caller, name, body))
 
 
 @router.post(
@@ -83,7 +81,7 @@ async def register_version(
 ) -> wire.VersionOut:
     """Register a trained artefact as the model's next version."""
     return wire.VersionOut.model_validate(
-        await run_in_threadpool(steward.registry.register_version, caller, name, body)
+        await in_thread(steward.registry.register_version, caller, name, body)
     )
 
 

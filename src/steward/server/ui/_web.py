@@ -20,13 +20,13 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from steward import __version__
 from steward.domain import Action, Origin, Principal, Role, allowed
 from steward.errors import StewardError, Unauthenticated
 from steward.server._access import CALLER_STATE
+from steward.server._threads import in_thread
 from steward.server.errors import STATUS
 from steward.server.ui._session import CSRF_FIELD, CSRF_HEADER, FLASH_COOKIE, Session, SessionCodec
 from steward.service import Caller, Steward
@@ -314,7 +314,7 @@ class PageRoute(APIRoute):
                 response = sign_in_redirect(request, exc.ended)
             except CsrfRefused:
                 with contextlib.suppress(SignInRequired):
-                    await run_in_threadpool(current_viewer, request)  # the page still shows who is in
+                    await in_thread(current_viewer, request)  # the page still shows who is in
                 response = error_page(
                     request,
                     403,
