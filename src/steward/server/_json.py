@@ -47,10 +47,10 @@ _RECORDS: dict[type[Any], TypeAdapter[Any]] = {kind: TypeAdapter(kind) for kind 
 _PAGES: dict[type[Any], TypeAdapter[Any]] = {kind: TypeAdapter(_Page[kind]) for kind in WIRE}  # type: ignore[valid-type]
 
 
-def record_response(record: Any, headers: Mapping[str, str] | None = None) -> Response:
+def record_response(record: Any, headers: Mapping[str, str] | None = None, status: int = 200) -> Response:
     """``record`` (of a type in ``WIRE``) as its wire schema's JSON."""
     body = _adapter(_RECORDS, type(record)).dump_json(record)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def page_response(record: type[Any], page: RecordPage[Any]) -> Response:

@@ -2,8 +2,9 @@
 
 Every route here is a coroutine: reads go through ``quick_read``; writes, which wait for the
 database's write lock, run in the thread pool: one trip there and back, where a sync route takes
-two (its body, then FastAPI's validation of its answer). Reads answer their records as they are
-(``server._json``); each route's wire schema stays its ``response_model``, for the OpenAPI document."""
+two (its body, then FastAPI's validation of its answer). Reads and writes answer their records as
+they are (``server._json``); each route's wire schema stays its ``response_model``, for the OpenAPI
+document."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ VersionNumber = Annotated[int, Path(ge=1)]
 @router.post(
     "/models", status_code=201, response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_CREATE)
 )
-async def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep) -> wire.ModelOut:
+async def create_model(body: wire.ModelCreate, caller: CallerDep, steward: StewardDep) -> Response:
     """Create the governance record of a model."""
-    return wire.ModelOut.model_validate(await in_thread(steward.registry.create_model, caller, body))
+    return record_response(await in_thread(steward.registry.create_model, caller, body), status=201)
 
 
 @router.get("/models", response_model=wire.Page[wire.ModelOut], openapi_extra=action(Action.MODEL_READ))
@@ -65,9 +66,9 @@ async def get_model(name: ModelName, caller: CallerDep, steward: StewardDep) -> 
 @router.patch("/models/{name}", response_model=wire.ModelOut, openapi_extra=action(Action.MODEL_UPDATE))
 async def update_model(
     name: ModelName, body: wire.ModelUpdate, caller: CallerDep, steward: StewardDep
-) -> wire.ModelOut:
+) -> Response:
     """Change fields of a record; ``revision`` must be the one read (else 409 ``conflict``)."""
-    return wire.ModelOut.model_validate(await in_thread(steward.registry.update_model, caller, name, body))
+    return record_response(await in_thread(steward.registry.update_model, caller, name, body))
 
 
 @router.post(
@@ -78,11 +79,10 @@ async def update_model(
 )
 async def register_version(
     name: ModelName, body: wire.VersionCreate, caller: CallerDep, steward: StewardDep
-) -> wire.VersionOut:
+) -> Response:
     """Register a trained artefact as the model's next version."""
-    return wire.VersionOut.model_validate(
-        await in_thread(steward.registry.register_version, caller, name, body)
-    )
+    version = await in_thread(steward.registry.register_version, caller, name, body)
+    return record_response(version, status=201)
 
 
 @router.get(
