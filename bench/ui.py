@@ -346,8 +346,11 @@ def main() -> None:
     args = parser.parse_args()
     args.models = 400 if args.quick else MODELS  # 400: the inventory still has a page 7 of 50
     args.requests, args.warmup = (20, 3) if args.quick else (REQUESTS, WARMUP)
-    folder = Path(tempfile.mkdtemp(prefix="steward-bench-ui-"))
-    url = args.db or f"sqlite:///{folder / 'steward.db'}"
+    with tempfile.TemporaryDirectory(prefix="steward-bench-ui-") as folder:
+        run(args, args.db or f"sqlite:///{Path(folder) / 'steward.db'}")
+
+
+def run(args: argparse.Namespace, url: str) -> None:
     steward = Steward.open(url, migrate=True)
     started = time.perf_counter()
     seed(steward, args.models)

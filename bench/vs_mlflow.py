@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -430,6 +431,8 @@ def main() -> int:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if args.dir is None:  # a folder of our own: both servers have stopped writing to it
+            shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

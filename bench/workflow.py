@@ -37,6 +37,7 @@ import contextlib
 import hashlib
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -544,15 +545,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="steward-bench-workflow-"))
     folder.mkdir(parents=True, exist_ok=True)
-    if args.backend in ("sqlite", "both"):
-        db = folder / "workflow.db"
-        if db.exists():
-            raise SystemExit(f"{db} exists: the bench needs a fresh database (another --dir)")
-        bench("sqlite", f"sqlite:///{db}", f"SQLite file {db}", folder, args)
-    if args.backend in ("postgres", "both"):
-        with contextlib.ExitStack() as stack:
-            url, where = stack.enter_context(postgres_database())
-            bench("postgres", url, where, folder, args)
+    try:
+        if args.backend in ("sqlite", "both"):
+            db = folder / "workflow.db"
+            if db.exists():
+                raise SystemExit(f"{db} exists: the bench needs a fresh database (another --dir)")
+            bench("sqlite", f"sqlite:///{db}", f"SQLite file {db}", folder, args)
+        if args.backend in ("postgres", "both"):
+            with contextlib.ExitStack() as stack:
+                url, where = stack.enter_context(postgres_database())
+                bench("postgres", url, where, folder, args)
+    finally:
+        if args.dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
