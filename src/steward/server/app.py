@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
         """Liveness, schema revision, and whether the first admin still needs creating."""
         current, head = core.schema()
         with core.store.read() as tx:
-            principals = tx.count_principals()
+            principals = tx.identity.count_principals()
         body = {
             "status": "ok",
             "version": __version__,

@@ -143,7 +143,8 @@ class BatchWrite:
         if run.run_id in self._recorded:
             return True
         self.dataset_uses(run)
-        stored = w.tx.insert_run(mapping.training_run(run, self.platform, self.ctx.caller.name, w.at))
+        record = mapping.training_run(run, self.platform, self.ctx.caller.name, w.at)
+        stored = w.tx.datasets.insert_run(record)
         w.emit(DomainEvent("training_run.recorded", "training_run", stored.run_id, after=snapshot(stored)))
         summary.created["run"] += 1
         self._recorded.add(run.run_id)
@@ -160,8 +161,8 @@ class BatchWrite:
                 summary.skip("dataset", f"{ds.name}@{ds.digest}", problem)
                 continue
             if ds.name not in self._datasets:
-                if w.tx.find_dataset(ds.name) is None:
-                    stored_ds = w.tx.insert_dataset(
+                if w.tx.datasets.find_dataset(ds.name) is None:
+                    stored_ds = w.tx.datasets.insert_dataset(
                         Dataset(
                             name=ds.name,
                             source=ds.source_type,
@@ -176,8 +177,8 @@ class BatchWrite:
                     summary.created["dataset"] += 1
                 self._datasets.add(ds.name)
             if (ds.name, ds.digest) not in self._dataset_versions:
-                if w.tx.find_dataset_version(ds.name, ds.digest) is None:
-                    dv = w.tx.insert_dataset_version(
+                if w.tx.datasets.find_dataset_version(ds.name, ds.digest) is None:
+                    dv = w.tx.datasets.insert_dataset_version(
                         DatasetVersion(
                             dataset=ds.name,
                             version=ds.digest,

@@ -96,7 +96,7 @@ class IdentityService:
     def create_principal(self, caller: Caller, spec: wire.PrincipalCreate) -> Principal:
         caller.authorize(Action.PRINCIPAL_MANAGE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_principal(
+            stored = w.tx.identity.insert_principal(
                 Principal(
                     name=spec.name,
                     roles=frozenset(spec.roles),
@@ -114,19 +114,19 @@ class IdentityService:
         """Principals by name."""
         caller.authorize(Action.PRINCIPAL_READ)
         with self.store.read() as tx:
-            return tx.list_principals(page_size, page_token)
+            return tx.identity.list_principals(page_size, page_token)
 
     def get_principal(self, caller: Caller, name: str) -> Principal:
         caller.authorize(Action.PRINCIPAL_READ)
         with self.store.read() as tx:
-            found = tx.find_principal(name)
+            found = tx.identity.find_principal(name)
         if found is None:
             raise NotFound(f"principal {name!r} does not exist", {"principal": name})
         return found
 
     def has_principals(self) -> bool:
         with self.store.read() as tx:
-            return tx.count_principals() > 0
+            return tx.identity.count_principals() > 0
 
     def create_token(self, caller: Caller, spec: wire.TokenCreate) -> tuple[ApiToken, str]:
         """A new token and its secret (the only time the secret exists outside the caller)."""
@@ -135,9 +135,9 @@ class IdentityService:
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             if spec.expires_at is not None and spec.expires_at <= w.at:
                 raise InvalidInput.field("expires_at", "future", "must be in the future")
-            if w.tx.find_principal(spec.principal) is None:
+            if w.tx.identity.find_principal(spec.principal) is None:
                 raise NotFound(f"principal {spec.principal!r} does not exist", {"principal": spec.principal})
-            token = w.tx.insert_token(
+            token = w.tx.identity.insert_token(
                 spec.principal, spec.name, secret[:12], hash_token(secret), w.at, spec.expires_at
             )
             w.emit(DomainEvent("token.created", "token", str(token.id), after=snapshot(token)))
@@ -146,8 +146,8 @@ class IdentityService:
     def revoke_token(self, caller: Caller, token_id: int, reason: str = "") -> ApiToken:
         caller.authorize(Action.TOKEN_MANAGE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            before = w.tx.get_token(token_id)
-            token = w.tx.revoke_token(token_id, w.at)
+            before = w.tx.identity.get_token(token_id)
+            token = w.tx.identity.revoke_token(token_id, w.at)
             w.emit(
                 DomainEvent(
                     "token.revoked",
@@ -170,7 +170,7 @@ class IdentityService:
         """Tokens (of one principal), oldest first."""
         caller.authorize(Action.TOKEN_MANAGE)
         with self.store.read() as tx:
-            return tx.list_tokens(page_size, page_token, principal)
+            return tx.identity.list_tokens(page_size, page_token, principal)
 
     def authenticate(self, secret: str, now: datetime | None = None) -> Principal:
         """The principal a bearer token belongs to, or :class:`Unauthenticated` saying why not."""
@@ -180,7 +180,7 @@ class IdentityService:
         if found is None:
             generation, started = (0, 0.0) if cache is None else (cache.generation, cache.monotonic())
             with self.store.read(statements=1) as tx:
-                found = tx.find_token(digest)
+                found = tx.identity.find_token(digest)
             if found is not None and cache is not None:
                 cache.put(digest, found, generation, started)
         return self._checked(found, now)

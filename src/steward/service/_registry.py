@@ -116,7 +116,7 @@ class RegistryService:
             if owner is None:
                 raise NotFound(f"model {model!r} does not exist", {"model": model})
             ensure_model_writable(owner)
-            if spec.training_run is not None and w.tx.find_run(spec.training_run) is None:
+            if spec.training_run is not None and w.tx.datasets.find_run(spec.training_run) is None:
                 raise InvalidInput.field(
                     "training_run",
                     "exists",
@@ -124,7 +124,7 @@ class RegistryService:
                     "(POST /api/v1/runs)",
                 )
             for i, use in enumerate(spec.datasets):
-                if w.tx.find_dataset_version(use.dataset, use.version) is None:
+                if w.tx.datasets.find_dataset_version(use.dataset, use.version) is None:
                     raise InvalidInput.field(
                         f"datasets[{i}]",
                         "exists",
@@ -172,7 +172,7 @@ class RegistryService:
     def create_dataset(self, caller: Caller, spec: wire.DatasetCreate) -> Dataset:
         caller.authorize(Action.DATASET_WRITE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_dataset(
+            stored = w.tx.datasets.insert_dataset(
                 Dataset(
                     name=spec.name,
                     description=spec.description,
@@ -190,11 +190,11 @@ class RegistryService:
     def update_dataset(self, caller: Caller, name: str, spec: wire.DatasetUpdate) -> Dataset:
         caller.authorize(Action.DATASET_WRITE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            current = w.tx.find_dataset(name)
+            current = w.tx.datasets.find_dataset(name)
             if current is None:
                 raise NotFound(f"dataset {name!r} does not exist", {"dataset": name})
             given = spec.model_dump(exclude_unset=True, exclude={"revision", "reason"})
-            stored = w.tx.update_dataset(replace(current, **given, updated_at=w.at), spec.revision)
+            stored = w.tx.datasets.update_dataset(replace(current, **given, updated_at=w.at), spec.revision)
             before, after = changes(snapshot(current), snapshot(stored))
             w.emit(
                 DomainEvent(
@@ -211,7 +211,7 @@ class RegistryService:
     def get_dataset(self, caller: Caller, name: str) -> Dataset:
         caller.authorize(Action.DATASET_READ)
         with self.store.read() as tx:
-            found = tx.find_dataset(name)
+            found = tx.datasets.find_dataset(name)
         if found is None:
             raise NotFound(f"dataset {name!r} does not exist", {"dataset": name})
         return found
@@ -225,14 +225,14 @@ class RegistryService:
     ) -> Page[Dataset]:
         caller.authorize(Action.DATASET_READ)
         with self.store.read() as tx:
-            return tx.list_datasets(page_size, page_token, text)
+            return tx.datasets.list_datasets(page_size, page_token, text)
 
     def add_dataset_version(
         self, caller: Caller, dataset: str, spec: wire.DatasetVersionCreate
     ) -> DatasetVersion:
         caller.authorize(Action.DATASET_WRITE)
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_dataset_version(
+            stored = w.tx.datasets.insert_dataset_version(
                 DatasetVersion(
                     dataset=dataset,
                     version=spec.version,
@@ -260,7 +260,7 @@ class RegistryService:
         """A dataset's versions, oldest first."""
         caller.authorize(Action.DATASET_READ)
         with self.store.read() as tx:
-            return tx.list_dataset_versions(dataset, page_size, page_token)
+            return tx.datasets.list_dataset_versions(dataset, page_size, page_token)
 
     # -- training runs -----------------------------------------------------------------------
 
@@ -269,7 +269,7 @@ class RegistryService:
         if spec.started_at and spec.ended_at and spec.ended_at < spec.started_at:
             raise InvalidInput.field("ended_at", "order", "must not be before started_at")
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
-            stored = w.tx.insert_run(
+            stored = w.tx.datasets.insert_run(
                 TrainingRun(
                     run_id=spec.run_id,
                     platform=spec.platform,
@@ -293,7 +293,7 @@ class RegistryService:
     def get_run(self, caller: Caller, run_id: str) -> TrainingRun:
         caller.authorize(Action.RUN_READ)
         with self.store.read() as tx:
-            found = tx.find_run(run_id)
+            found = tx.datasets.find_run(run_id)
         if found is None:
             raise NotFound(f"training run {run_id!r} does not exist", {"training_run": run_id})
         return found
@@ -307,7 +307,7 @@ class RegistryService:
     ) -> Page[TrainingRun]:
         caller.authorize(Action.RUN_READ)
         with self.store.read() as tx:
-            return tx.list_runs(page_size, page_token, experiment)
+            return tx.datasets.list_runs(page_size, page_token, experiment)
 
     # -- deployments -------------------------------------------------------------------------
     #

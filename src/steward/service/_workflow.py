@@ -179,7 +179,7 @@ class WorkflowService:
                 )
             version_id = w.tx.workflow.version_id(model, version)
             reviews = w.tx.workflow.reviews_of([version_id])[version_id]
-            run = w.tx.find_run(found.training_run) if found.training_run else None
+            run = w.tx.datasets.find_run(found.training_run) if found.training_run else None
             doc = separation_input(
                 stage=spec.stage.value,
                 decision=spec.decision.value,
@@ -390,7 +390,7 @@ class WorkflowService:
         version = tx.find_version(condition.model, condition.version)
         if version is None:  # pragma: no cover (a condition's review belongs to a version)
             raise _not_found(condition.model, condition.version)
-        run = tx.find_run(version.training_run) if version.training_run else None
+        run = tx.datasets.find_run(version.training_run) if version.training_run else None
         version_id = tx.workflow.version_id(condition.model, condition.version)
         reviews = tx.workflow.reviews_of([version_id])[version_id]
         setter = next((r for r in reviews if r.id == condition.review_id), None)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import ColumnElement, Engine, Text, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Text, create_engine, event, or_
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -35,6 +35,14 @@ def folded(value: ColumnElement[str] | str) -> ColumnElement[str]:
     SQLite this calls :func:`_casefold`, registered on every connection by :func:`_sqlite_pragmas`.
     """
     return _Folded(value)
+
+
+def contains(text: str, *columns: Any) -> ColumnElement[bool]:
+    """Any of ``columns`` contains ``text``, ignoring case in every script; ``%``, ``_`` and ``\\``
+    are literal. Both sides are folded by the same SQL function, so they agree on each backend."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = folded(f"%{escaped}%")
+    return or_(*(folded(column).like(pattern, escape="\\") for column in columns))
 
 
 @compiles(_Folded)

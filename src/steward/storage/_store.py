@@ -28,7 +28,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    or_,
     select,
     type_coerce,
     update,
@@ -40,7 +39,6 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
 from steward.domain import (
-    ApiToken,
     AuditEvent,
     Dataset,
     DatasetUse,
@@ -50,7 +48,6 @@ from steward.domain import (
     ModelState,
     ModelVersion,
     Page,
-    Principal,
     RiskTier,
     TrainingRun,
 )
@@ -59,10 +56,12 @@ from steward.ledger._event import format_time
 from steward.storage import _convert as convert
 from steward.storage._bulk import chunks
 from steward.storage._connectors import SqlSources, SqlVersionSource, links_by_version
-from steward.storage._engine import folded
+from steward.storage._datasets import SqlDatasets
+from steward.storage._engine import contains
 from steward.storage._exclusive import hold
 from steward.storage._gate_reads import SqlGateReads
 from steward.storage._gates import SqlGates
+from steward.storage._identity import SqlIdentity
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
 from steward.storage._pages import check_page_size, decode_token, page_of
@@ -70,7 +69,6 @@ from steward.storage._seal import SealRows
 from steward.storage._subjects import model_id
 from steward.storage._tables import (
     Base,
-    SqlApiToken,
     SqlAuditEvent,
     SqlDataset,
     SqlDatasetVersion,
@@ -80,7 +78,6 @@ from steward.storage._tables import (
     SqlModelScope,
     SqlModelTag,
     SqlModelVersion,
-    SqlPrincipal,
     SqlTrainingRun,
     SqlVersionDataset,
     SqlVersionTag,
@@ -238,6 +235,16 @@ class SqlTransaction:
     def sources(self) -> SqlSources:
         """Source links, harvest jobs, webhook deliveries and alias guards (connectors)."""
         return SqlSources(self.s)
+
+    @property
+    def identity(self) -> SqlIdentity:
+        """Principals and their API tokens."""
+        return SqlIdentity(self.s)
+
+    @property
+    def datasets(self) -> SqlDatasets:
+        """Datasets, their versions, and training runs."""
+        return SqlDatasets(self.s)
 
     @property
     def incidents(self) -> SqlIncidents:
@@ -476,7 +483,7 @@ class SqlTransaction:
         model_row = self._model_row(version.model)
         run_pk = None
         if version.training_run is not None:
-            run_pk = self._run_row(version.training_run).id
+            run_pk = self.datasets.run_row(version.training_run).id
         row = SqlModelVersion(
             model_id=model_row.id,
             version=version.version,
@@ -504,7 +511,7 @@ class SqlTransaction:
         self.s.flush()
         self.s.add_all(SqlVersionTag(version_id=row.id, key=k, value=v) for k, v in version.tags.items())
         for use in version.datasets:
-            dv = self._dataset_version_row(use.dataset, use.version)
+            dv = self.datasets.dataset_version_row(use.dataset, use.version)
             self.s.add(SqlVersionDataset(version_id=row.id, dataset_version_id=dv.id, role=use.role.value))
         self.s.flush()
         return self._versions_out([(row, model_row.name)])[0]
@@ -538,177 +545,6 @@ class SqlTransaction:
             self._model_row(where.model)  # a missing model says so
         kept, next_token = page_of(rows, page_size, lambda r: {"id": r[0].id})
         return Page(tuple(self._versions_out(kept)), next_token)
-
-    # -- datasets ----------------------------------------------------------------------------
-
-    def _dataset_row(self, name: str) -> SqlDataset:
-        row = self.s.scalars(select(SqlDataset).where(SqlDataset.name == name)).one_or_none()
-        if row is None:
-            raise NotFound(f"dataset {name!r} does not exist", {"dataset": name})
-        return row
-
-    def _dataset_version_row(self, dataset: str, version: str) -> SqlDatasetVersion:
-        ds = self._dataset_row(dataset)
-        row = self.s.scalars(
-            select(SqlDatasetVersion).where(
-                SqlDatasetVersion.dataset_id == ds.id, SqlDatasetVersion.version == version
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound(
-                f"dataset {dataset!r} has no version {version!r}",
-                {"dataset": dataset, "version": version},
-            )
-        return row
-
-    def find_dataset(self, name: str) -> Dataset | None:
-        row = self.s.scalars(select(SqlDataset).where(SqlDataset.name == name)).one_or_none()
-        return None if row is None else convert.to_dataset(row)
-
-    def insert_dataset(self, dataset: Dataset) -> Dataset:
-        if self.find_dataset(dataset.name) is not None:
-            raise AlreadyExists(f"dataset {dataset.name!r} already exists", {"dataset": dataset.name})
-        row = SqlDataset(
-            name=dataset.name,
-            description=dataset.description,
-            source=dataset.source,
-            owner=dataset.owner,
-            approved=dataset.approved,
-            created_by=dataset.created_by,
-            created_at=dataset.created_at,
-            updated_at=dataset.updated_at,
-            revision=dataset.revision,
-        )
-        self.s.add(row)
-        self.s.flush()
-        return convert.to_dataset(row)
-
-    def update_dataset(self, dataset: Dataset, expected_revision: int) -> Dataset:
-        row = self._dataset_row(dataset.name)
-        result = self.s.execute(
-            update(SqlDataset)
-            .where(SqlDataset.id == row.id, SqlDataset.revision == expected_revision)
-            .values(
-                description=dataset.description,
-                source=dataset.source,
-                owner=dataset.owner,
-                approved=dataset.approved,
-                updated_at=dataset.updated_at,
-                revision=expected_revision + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(
-                f"dataset {dataset.name!r} changed since revision {expected_revision} was read",
-                {
-                    "dataset": dataset.name,
-                    "expected_revision": expected_revision,
-                    "current_revision": row.revision,
-                },
-            )
-        self.s.expire(row)
-        return convert.to_dataset(self._dataset_row(dataset.name))
-
-    def list_datasets(self, page_size: int, token: str | None, text: str | None = None) -> Page[Dataset]:
-        check_page_size(page_size)
-        position = decode_token(token, "name")
-        stmt = select(SqlDataset)
-        if text:
-            stmt = stmt.where(_contains(text, SqlDataset.name))
-        if position:
-            stmt = stmt.where(SqlDataset.name > position["name"])
-        rows = self.s.scalars(stmt.order_by(SqlDataset.name).limit(page_size + 1)).all()
-        kept, next_token = page_of(rows, page_size, lambda r: {"name": r.name})
-        return Page(tuple(convert.to_dataset(r) for r in kept), next_token)
-
-    def find_dataset_version(self, dataset: str, version: str) -> DatasetVersion | None:
-        found = self.s.execute(
-            select(SqlDatasetVersion)
-            .join(SqlDataset, SqlDataset.id == SqlDatasetVersion.dataset_id)
-            .where(SqlDataset.name == dataset, SqlDatasetVersion.version == version)
-        ).scalar_one_or_none()
-        return None if found is None else convert.to_dataset_version(found, dataset)
-
-    def insert_dataset_version(self, dv: DatasetVersion) -> DatasetVersion:
-        ds = self._dataset_row(dv.dataset)
-        if self.find_dataset_version(dv.dataset, dv.version) is not None:
-            raise AlreadyExists(
-                f"dataset {dv.dataset!r} already has version {dv.version!r}",
-                {"dataset": dv.dataset, "version": dv.version},
-            )
-        row = SqlDatasetVersion(
-            dataset_id=ds.id,
-            version=dv.version,
-            uri=dv.uri,
-            digest=dv.digest,
-            schema_digest=dv.schema_digest,
-            row_count=dv.row_count,
-            created_by=dv.created_by,
-            created_at=dv.created_at,
-        )
-        self.s.add(row)
-        self.s.flush()
-        return convert.to_dataset_version(row, dv.dataset)
-
-    def list_dataset_versions(self, dataset: str, page_size: int, token: str | None) -> Page[DatasetVersion]:
-        """A dataset's versions, oldest first."""
-        check_page_size(page_size)
-        position = decode_token(token, "id")
-        ds = self._dataset_row(dataset)
-        stmt = select(SqlDatasetVersion).where(SqlDatasetVersion.dataset_id == ds.id)
-        if position:
-            stmt = stmt.where(SqlDatasetVersion.id > position["id"])
-        rows = self.s.scalars(stmt.order_by(SqlDatasetVersion.id).limit(page_size + 1)).all()
-        kept, next_token = page_of(rows, page_size, lambda r: {"id": r.id})
-        return Page(tuple(convert.to_dataset_version(r, dataset) for r in kept), next_token)
-
-    # -- training runs -----------------------------------------------------------------------
-
-    def _run_row(self, run_id: str) -> SqlTrainingRun:
-        row = self.s.scalars(select(SqlTrainingRun).where(SqlTrainingRun.run_id == run_id)).one_or_none()
-        if row is None:
-            raise NotFound(f"training run {run_id!r} does not exist", {"training_run": run_id})
-        return row
-
-    def find_run(self, run_id: str) -> TrainingRun | None:
-        row = self.s.scalars(select(SqlTrainingRun).where(SqlTrainingRun.run_id == run_id)).one_or_none()
-        return None if row is None else convert.to_run(row)
-
-    def insert_run(self, run: TrainingRun) -> TrainingRun:
-        if self.find_run(run.run_id) is not None:
-            raise AlreadyExists(f"training run {run.run_id!r} already exists", {"training_run": run.run_id})
-        row = SqlTrainingRun(
-            run_id=run.run_id,
-            platform=run.platform,
-            experiment=run.experiment,
-            user=run.user,
-            parameters=dict(run.parameters),
-            metrics=dict(run.metrics),
-            parent_run_id=run.parent_run_id,
-            code_commit=run.code_commit,
-            started_at=run.started_at,
-            ended_at=run.ended_at,
-            created_by=run.created_by,
-            created_at=run.created_at,
-        )
-        self.s.add(row)
-        self.s.flush()
-        return convert.to_run(row)
-
-    def list_runs(
-        self, page_size: int, token: str | None, experiment: str | None = None
-    ) -> Page[TrainingRun]:
-        check_page_size(page_size)
-        position = decode_token(token, "id")
-        stmt = select(SqlTrainingRun)
-        if experiment:
-            stmt = stmt.where(SqlTrainingRun.experiment == experiment)
-        if position:
-            stmt = stmt.where(SqlTrainingRun.id < position["id"])
-        rows = self.s.scalars(stmt.order_by(SqlTrainingRun.id.desc()).limit(page_size + 1)).all()
-        kept, next_token = page_of(rows, page_size, lambda r: {"id": r.id})
-        return Page(tuple(convert.to_run(r) for r in kept), next_token)
 
     # -- deployments -------------------------------------------------------------------------
 
@@ -916,115 +752,6 @@ class SqlTransaction:
         )
         return [(env, state, int(n)) for env, state, n in self.s.execute(stmt)]
 
-    # -- principals and tokens ---------------------------------------------------------------
-
-    def _principal_row(self, name: str) -> SqlPrincipal:
-        row = self.s.scalars(select(SqlPrincipal).where(SqlPrincipal.name == name)).one_or_none()
-        if row is None:
-            raise NotFound(f"principal {name!r} does not exist", {"principal": name})
-        return row
-
-    def find_principal(self, name: str) -> Principal | None:
-        row = self.s.scalars(select(SqlPrincipal).where(SqlPrincipal.name == name)).one_or_none()
-        return None if row is None else convert.to_principal(row)
-
-    def insert_principal(self, principal: Principal) -> Principal:
-        if self.find_principal(principal.name) is not None:
-            raise AlreadyExists(f"principal {principal.name!r} already exists", {"principal": principal.name})
-        row = SqlPrincipal(
-            name=principal.name,
-            kind=principal.kind.value,
-            display_name=principal.display_name,
-            roles=sorted(r.value for r in principal.roles),
-            disabled=principal.disabled,
-            created_at=principal.created_at,
-        )
-        self.s.add(row)
-        self.s.flush()
-        return convert.to_principal(row)
-
-    def list_principals(self, page_size: int, token: str | None) -> Page[Principal]:
-        """Principals by name."""
-        check_page_size(page_size)
-        position = decode_token(token, "name")
-        stmt = select(SqlPrincipal)
-        if position:
-            stmt = stmt.where(SqlPrincipal.name > position["name"])
-        rows = self.s.scalars(stmt.order_by(SqlPrincipal.name).limit(page_size + 1)).all()
-        kept, next_token = page_of(rows, page_size, lambda r: {"name": r.name})
-        return Page(tuple(convert.to_principal(r) for r in kept), next_token)
-
-    def count_principals(self) -> int:
-        return int(self.s.scalar(select(func.count()).select_from(SqlPrincipal)) or 0)
-
-    def insert_token(
-        self,
-        principal: str,
-        name: str,
-        prefix: str,
-        token_hash: str,
-        created_at: datetime,
-        expires_at: datetime | None,
-    ) -> ApiToken:
-        owner = self._principal_row(principal)
-        row = SqlApiToken(
-            principal_id=owner.id,
-            name=name,
-            prefix=prefix,
-            token_hash=token_hash,
-            created_at=created_at,
-            expires_at=expires_at,
-        )
-        self.s.add(row)
-        self.s.flush()
-        return convert.to_token(row, principal)
-
-    def find_token(self, token_hash: str) -> tuple[ApiToken, Principal] | None:
-        found = self.s.execute(
-            select(SqlApiToken, SqlPrincipal)
-            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
-            .where(SqlApiToken.token_hash == token_hash)
-        ).one_or_none()
-        if found is None:
-            return None
-        token, principal = found
-        return convert.to_token(token, principal.name), convert.to_principal(principal)
-
-    def get_token(self, token_id: int) -> ApiToken:
-        found = self.s.execute(
-            select(SqlApiToken, SqlPrincipal.name)
-            .join(SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id)
-            .where(SqlApiToken.id == token_id)
-        ).one_or_none()
-        if found is None:
-            raise NotFound(f"token {token_id} does not exist", {"token": token_id})
-        return convert.to_token(found[0], found[1])
-
-    def revoke_token(self, token_id: int, at: datetime) -> ApiToken:
-        self.get_token(token_id)
-        self.s.execute(
-            update(SqlApiToken)
-            .where(SqlApiToken.id == token_id, SqlApiToken.revoked_at.is_(None))
-            .values(revoked_at=at)
-            .execution_options(synchronize_session=False)
-        )
-        return self.get_token(token_id)
-
-    def list_tokens(self, page_size: int, token: str | None, principal: str | None = None) -> Page[ApiToken]:
-        """Tokens (of one principal), oldest first; never their secrets, which are not stored."""
-        check_page_size(page_size)
-        position = decode_token(token, "id")
-        stmt = select(SqlApiToken, SqlPrincipal.name).join(
-            SqlPrincipal, SqlPrincipal.id == SqlApiToken.principal_id
-        )
-        if principal is not None:
-            stmt = stmt.where(SqlPrincipal.name == principal)
-        if position:
-            stmt = stmt.where(SqlApiToken.id > position["id"])
-        rows = self.s.execute(stmt.order_by(SqlApiToken.id).limit(page_size + 1)).all()
-        kept, next_token = page_of(rows, page_size, lambda r: {"id": r[0].id})
-        return Page(tuple(convert.to_token(t, n) for t, n in kept), next_token)
-
     # -- audit events ------------------------------------------------------------------------
 
     def append_event(
@@ -1151,15 +878,8 @@ def _model_conditions(where: ModelFilter) -> list[ColumnElement[bool]]:
             )
         )
     if where.text:
-        conditions.append(_contains(where.text, SqlModel.name, SqlModel.description, SqlModel.use_case))
+        conditions.append(contains(where.text, SqlModel.name, SqlModel.description, SqlModel.use_case))
     return conditions
-
-
-def _contains(text: str, *columns: Any) -> ColumnElement[bool]:
-    """Any of ``columns`` contains ``text``, ignoring case in every script; ``%``, ``_`` and ``\\``
-    are literal. Both sides are folded by the same SQL function, so they agree on each backend."""
-    pattern = folded(f"%{_escape_like(text)}%")
-    return or_(*(folded(column).like(pattern, escape="\\") for column in columns))
 
 
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
@@ -1275,10 +995,6 @@ _DATASET_USES = (
     .where(SqlVersionDataset.version_id.in_(bindparam("ids", expanding=True)))
     .order_by(SqlVersionDataset.version_id, SqlDataset.name, SqlVersionDataset.role)
 )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _model_values(model: Model) -> dict[str, Any]:
