@@ -341,7 +341,7 @@ class RegistryService:
         """Every model matching ``where`` with its active production version (the inventory)."""
         caller.authorize(Action.MODEL_READ)
         with self.store.read() as tx:
-            return tx.model_summaries(where)
+            return tx.overview.model_summaries(where)
 
     def versions_registered_per_day(
         self, caller: Caller, since: datetime | None = None
@@ -349,13 +349,13 @@ class RegistryService:
         """``(UTC day, versions registered that day)``, oldest first."""
         caller.authorize(Action.VERSION_READ)
         with self.store.read() as tx:
-            return tx.count_versions_by_day(since)
+            return tx.overview.count_versions_by_day(since)
 
     def deployment_counts(self, caller: Caller) -> list[tuple[str, str, int]]:
         """``(environment, state, count)`` over every recorded deployment."""
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read() as tx:
-            return tx.count_deployments()
+            return tx.overview.count_deployments()
 
     # -- lineage -----------------------------------------------------------------------------
 

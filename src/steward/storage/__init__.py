@@ -1,6 +1,7 @@
 """Storage: SQLAlchemy rows, the SQL store, engines and migrations. The only place rows live."""
 
 from steward.storage._engine import make_engine, schema_status, upgrade
+from steward.storage._filters import AuditFilter, ModelFilter, VersionFilter
 from steward.storage._gate_reads import GateStatus, SqlGateReads
 from steward.storage._gates import InputParts
 from steward.storage._ledger_store import (
@@ -12,16 +13,9 @@ from steward.storage._ledger_store import (
     append_reads,
     event_bytes,
 )
+from steward.storage._overview import ModelSummary
 from steward.storage._pages import page_after
-from steward.storage._store import (
-    AuditFilter,
-    LedgerHead,
-    ModelFilter,
-    ModelSummary,
-    SqlStore,
-    SqlTransaction,
-    VersionFilter,
-)
+from steward.storage._store import LedgerHead, SqlStore, SqlTransaction
 from steward.storage._workflow import (
     DueRow,
     SqlWorkflow,

@@ -9,27 +9,23 @@ Driver errors become :mod:`steward.errors` kinds here and nowhere else.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Engine,
     Executable,
     Select,
-    Text,
     and_,
     bindparam,
     exists,
     func,
     insert,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -45,10 +41,8 @@ from steward.domain import (
     DatasetVersion,
     Deployment,
     Model,
-    ModelState,
     ModelVersion,
     Page,
-    RiskTier,
     TrainingRun,
 )
 from steward.errors import AlreadyExists, Conflict, NotFound, StewardError, Unavailable
@@ -57,13 +51,14 @@ from steward.storage import _convert as convert
 from steward.storage._bulk import chunks
 from steward.storage._connectors import SqlSources, SqlVersionSource, links_by_version
 from steward.storage._datasets import SqlDatasets
-from steward.storage._engine import contains
 from steward.storage._exclusive import hold
+from steward.storage._filters import AuditFilter, ModelFilter, VersionFilter, model_conditions
 from steward.storage._gate_reads import SqlGateReads
 from steward.storage._gates import SqlGates
 from steward.storage._identity import SqlIdentity
 from steward.storage._incidents import SqlIncidents
 from steward.storage._ledger_store import LedgerRows
+from steward.storage._overview import SqlOverview
 from steward.storage._pages import check_page_size, decode_token, page_of
 from steward.storage._seal import SealRows
 from steward.storage._subjects import model_id
@@ -86,53 +81,9 @@ from steward.storage._workflow import SqlWorkflow
 
 
 @dataclass(frozen=True, slots=True)
-class ModelFilter:
-    owner: str | None = None
-    risk_tier: str | None = None
-    state: str | None = None
-    scope: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
-    text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VersionFilter:
-    model: str | None = None
-    owner: str | None = None
-    state: str | None = None
-    source_platform: str | None = None
-    artifact_digest: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    subject_type: str | None = None
-    subject_id: str | None = None
-    actor: str | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class LedgerHead:
     size: int
     head_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSummary:
-    """One line of the inventory: a model's headline fields and the version active in production."""
-
-    name: str
-    owner: str
-    risk_tier: RiskTier
-    state: ModelState
-    regulatory_scopes: tuple[str, ...]
-    review_cadence_months: int | None
-    created_at: datetime  # the periodic review clock starts when the record was created
-    production_version: int | None
 
 
 class SqlStore:
@@ -259,6 +210,11 @@ class SqlTransaction:
     def gate_reads(self) -> SqlGateReads:
         """The newest decisions and checks of many versions at once (inventory, model page)."""
         return SqlGateReads(self.s)
+
+    @property
+    def overview(self) -> SqlOverview:
+        """The inventory's lines and the dashboard's counts, each a read of many records."""
+        return SqlOverview(self.s)
 
     @property
     def workflow(self) -> SqlWorkflow:
@@ -399,7 +355,7 @@ class SqlTransaction:
     def list_models(self, where: ModelFilter, page_size: int, token: str | None) -> Page[Model]:
         check_page_size(page_size)
         position = decode_token(token, "name")
-        stmt = select(*SqlModel.__table__.c).where(and_(True, *_model_conditions(where)))
+        stmt = select(*SqlModel.__table__.c).where(and_(True, *model_conditions(where)))
         if position:
             stmt = stmt.where(SqlModel.name > position["name"])
         rows = self._rows(stmt.order_by(SqlModel.name).limit(page_size + 1))
@@ -667,66 +623,7 @@ class SqlTransaction:
         deployments = self._deployments(SqlDeployment.version_id == row.id)
         return record, run, datasets, deployments
 
-    # -- overview: read-only figures over many records (inventory, dashboard) -----------------
-
-    def model_summaries(self, where: ModelFilter) -> list[ModelSummary]:
-        """Every model matching ``where`` (by name), with its active production version, in one query."""
-        production = (
-            select(
-                SqlDeployment.model_id.label("model_id"),
-                func.max(SqlModelVersion.version).label("version"),
-            )
-            .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
-            .where(SqlDeployment.environment == "production", SqlDeployment.state == "active")
-            .group_by(SqlDeployment.model_id)
-            .subquery()
-        )
-        stmt = (
-            select(
-                SqlModel.name,
-                SqlModel.owner,
-                SqlModel.risk_tier,
-                SqlModel.state,
-                type_coerce(SqlModel.regulatory_scopes, Text),  # JSON text, decoded below unless empty
-                SqlModel.review_cadence_months,
-                type_coerce(SqlModel.created_at, Text),  # parsed below, faster than the column type
-                production.c.version,
-            )
-            .outerjoin(production, production.c.model_id == SqlModel.id)
-            .where(and_(True, *_model_conditions(where)))
-            .order_by(SqlModel.name)
-        )
-        # This reads every model at once, so it skips what cost most: ORM row loading (Core
-        # execution, one fetch) and decoding empty JSON lists.
-        rows = self.s.connection().execute(stmt).all()
-        return [
-            ModelSummary(
-                name=name,
-                owner=owner,
-                risk_tier=_TIERS[tier],
-                state=_MODEL_STATES[state],
-                regulatory_scopes=_scopes(scopes),
-                review_cadence_months=cadence,
-                created_at=_as_utc(created),
-                production_version=version,
-            )
-            for name, owner, tier, state, scopes, cadence, created, version in rows
-        ]
-
-    def _utc_day(self, column: Any) -> Any:
-        """SQL for the UTC calendar day of a timestamp column (SQLite keeps naive UTC text)."""
-        if self.s.get_bind().dialect.name == "sqlite":
-            return func.date(column)
-        return func.date(func.timezone("UTC", column))
-
-    def count_versions_by_day(self, since: datetime | None = None) -> list[tuple[date, int]]:
-        """How many versions were registered on each UTC day (from ``since``), oldest day first."""
-        column = SqlModelVersion.created_at
-        day = self._utc_day(column)
-        stmt = select(day, func.count()).group_by(day).order_by(day)
-        if since is not None:
-            stmt = stmt.where(column >= since)
-        return [(_as_date(value), int(count)) for value, count in self.s.execute(stmt)]
+    # -- audit events ------------------------------------------------------------------------
 
     def count_events_by_day(self, actions: Sequence[str], since: datetime) -> list[tuple[date, str, int]]:
         """``(UTC day, action, count)`` of the audit events with one of ``actions`` from ``since``.
@@ -742,17 +639,6 @@ class SqlTransaction:
             .order_by(day, SqlAuditEvent.action)
         )
         return [(date.fromisoformat(d), action, int(n)) for d, action, n in self.s.execute(stmt)]
-
-    def count_deployments(self) -> list[tuple[str, str, int]]:
-        """``(environment, state, count)`` over every recorded deployment."""
-        stmt = (
-            select(SqlDeployment.environment, SqlDeployment.state, func.count())
-            .group_by(SqlDeployment.environment, SqlDeployment.state)
-            .order_by(SqlDeployment.environment, SqlDeployment.state)
-        )
-        return [(env, state, int(n)) for env, state, n in self.s.execute(stmt)]
-
-    # -- audit events ------------------------------------------------------------------------
 
     def append_event(
         self,
@@ -835,53 +721,6 @@ class SqlTransaction:
 
 
 # Enum members by value: a dict lookup is ~20x cheaper than ``RiskTier(value)`` per row.
-_TIERS = {tier.value: tier for tier in RiskTier}
-_MODEL_STATES = {state.value: state for state in ModelState}
-
-
-def _scopes(value: Any) -> tuple[str, ...]:
-    """Scopes from their JSON column read as text (SQLite) or already decoded (psycopg)."""
-    if isinstance(value, str):
-        return tuple(json.loads(value)) if value != "[]" else ()
-    return tuple(value or ())
-
-
-def _as_date(value: Any) -> date:
-    """A SQL ``date(...)`` result: a ``date`` on PostgreSQL, ``'YYYY-MM-DD'`` text on SQLite."""
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _as_utc(value: Any) -> datetime:
-    """A timestamp column read as text: naive UTC text on SQLite, an aware datetime on psycopg."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
-def _model_conditions(where: ModelFilter) -> list[ColumnElement[bool]]:
-    """The SQL conditions of a :class:`ModelFilter` (the same rules as ``list_models``)."""
-    conditions: list[ColumnElement[bool]] = []
-    if where.owner:
-        conditions.append(SqlModel.owner == where.owner)
-    if where.risk_tier:
-        conditions.append(SqlModel.risk_tier == where.risk_tier)
-    if where.state:
-        conditions.append(SqlModel.state == where.state)
-    if where.scope:
-        conditions.append(
-            SqlModel.id.in_(select(SqlModelScope.model_id).where(SqlModelScope.scope == where.scope))
-        )
-    for key, value in where.tags:
-        conditions.append(
-            SqlModel.id.in_(
-                select(SqlModelTag.model_id).where(SqlModelTag.key == key, SqlModelTag.value == value)
-            )
-        )
-    if where.text:
-        conditions.append(contains(where.text, SqlModel.name, SqlModel.description, SqlModel.use_case))
-    return conditions
-
-
 _READ_HEAD = select(SqlLedgerHead.size, SqlLedgerHead.head_hash).where(SqlLedgerHead.id == 1)
 _BEGIN_LOCKING_HEAD = "BEGIN; SELECT size, head_hash FROM ledger_head WHERE id = 1 FOR UPDATE"
 
