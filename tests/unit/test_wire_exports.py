@@ -34,3 +34,14 @@ def test_every_schema_of_the_private_modules_is_exported_and_builds() -> None:
             assert name in wire.__all__, (info.name, name)
             if not value.__pydantic_generic_metadata__["parameters"]:  # Page[T] builds per T
                 value.model_json_schema()
+
+
+def test_every_exported_schema_has_its_own_docstring_and_a_description() -> None:
+    """Each schema says what it is: its own docstring (not one inherited from ``In``/``Out``), which
+    pydantic turns into the ``description`` of its JSON schema and OpenAPI component."""
+    for name in wire.__all__:
+        value = getattr(wire, name)
+        if not (isinstance(value, type) and issubclass(value, pydantic.BaseModel)):
+            continue
+        assert value.__dict__.get("__doc__"), f"{name} has no docstring"
+        assert value.model_json_schema().get("description", "").strip(), f"{name} has no description"

@@ -70,6 +70,9 @@ def not_null(value: Any) -> Any:
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a listing; ``next_page_token`` (``null`` on the last page) is sent back as
+    ``page_token`` for the next."""
+
     items: list[T]
     next_page_token: str | None = None
 
@@ -86,6 +89,9 @@ def page_out(schema: type[M], page: RecordPage[Any]) -> Page[M]:
 
 
 class ErrorBody(BaseModel):
+    """The ``error`` of the error shape: a stable ``code``, a ``message`` for people, and the code's
+    ``details``."""
+
     code: str
     message: str
     details: dict[str, Any] = {}
@@ -98,6 +104,9 @@ class ErrorOut(BaseModel):
 
 
 class Health(BaseModel):
+    """What ``GET /health`` answers: the version, the database backend, its schema revision, the number
+    of principals (the route adds ``schema_head``, and ``first_run`` while there is none)."""
+
     status: Literal["ok"]
     version: str
     database: str

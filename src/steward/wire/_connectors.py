@@ -30,6 +30,8 @@ from steward.wire._base import (
 
 
 class IncidentCreate(In):
+    """The body of ``POST /incidents``: an incident to open on a model (and one of its versions)."""
+
     model: Name
     version: Annotated[int, Field(ge=1)] | None = None
     severity: Severity
@@ -38,10 +40,14 @@ class IncidentCreate(In):
 
 
 class IncidentResolve(In):
+    """The body of ``POST /incidents/{incident_id}/resolve``: how the incident was resolved."""
+
     resolution: Annotated[str, StringConstraints(min_length=1, max_length=LONG_TEXT_MAX)]
 
 
 class IncidentActionOut(Out):
+    """One thing done about an incident (an alias moved back, a rollback, a retrain, a note)."""
+
     at: datetime
     actor: str
     action: str
@@ -49,6 +55,8 @@ class IncidentActionOut(Out):
 
 
 class IncidentOut(Out):
+    """An incident as the API answers it; ``audit_seqs`` are the audit events that record it."""
+
     id: int
     model: str
     version: int | None
@@ -81,6 +89,9 @@ class HarvestCreate(In):
 
 
 class HarvestOut(Out):
+    """A harvest job as ``POST /harvests`` and ``GET /harvests/{harvest_id}`` answer it;
+    ``summary`` is filled as it runs."""
+
     id: int
     platform: str
     location: str
@@ -109,6 +120,9 @@ class AliasGuardsUpdate(In):
 
 
 class AliasGuardsOut(BaseModel):
+    """The aliases Steward guards for ``model``, each with its environment; ``defaults`` when
+    these are the default guards."""
+
     model: str
     guards: dict[str, str]
     defaults: bool

@@ -85,6 +85,8 @@ class CheckCreate(In):
 
 
 class SourceFileOut(Out):
+    """The file a check was computed from: ``sha256:`` + SHA-256 of its bytes, rows, format."""
+
     sha256: str
     rows: int
     format: str
@@ -101,6 +103,9 @@ class CheckProvenanceOut(Out):
 
 
 class CheckResultOut(Out):
+    """A check result of a model version or a dataset version (``subject_type``), as the API
+    answers it."""
+
     id: int
     kind: str
     status: Literal["pass", "fail", "error"]
@@ -173,6 +178,8 @@ class PolicyBundleCreate(In):
 
 
 class PolicyBundleOut(Out):
+    """A policy bundle as the API answers it; ``files`` is empty in ``GET /policy/bundles``."""
+
     name: str
     version: str
     digest: str
@@ -184,12 +191,16 @@ class PolicyBundleOut(Out):
 
 
 class BundleRefOut(Out):
+    """A policy bundle by name, version and content digest."""
+
     name: str
     version: str
     digest: str
 
 
 class RegoTestOut(Out):
+    """One Rego unit test of a bundle (a rule named ``test_*``) and whether it passed."""
+
     file: str
     package: str
     name: str
@@ -198,6 +209,9 @@ class RegoTestOut(Out):
 
 
 class PolicyTestReportOut(BaseModel):
+    """The answer of ``GET /policy/bundles/{name}/{version}/tests``: every Rego unit test's
+    result, and how many passed and failed."""
+
     bundle: BundleRefOut
     passed: int
     failed: int
@@ -205,6 +219,8 @@ class PolicyTestReportOut(BaseModel):
 
 
 class BundleRef(In):
+    """A registered bundle by name and version (``SimulationCreate.bundle``)."""
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
@@ -230,6 +246,9 @@ class SimulationCreate(In):
 
 
 class SimulationItemOut(Out):
+    """One version evaluated with the bundle in force (``current``) and with the candidate;
+    ``reason`` says why it was evaluated."""
+
     model: str
     version: int
     environment: str
@@ -242,6 +261,9 @@ class SimulationItemOut(Out):
 
 
 class SimulationOut(Out):
+    """The answer of ``POST /policy/simulate``: what switching to ``candidate`` would change
+    (nothing is stored)."""
+
     candidate: BundleRefOut
     evaluated: int
     would_change: int
@@ -249,6 +271,9 @@ class SimulationOut(Out):
 
 
 class AssignmentIn(In):
+    """One row of the table sent to ``PUT /policy/assignments``: the bundle for a risk tier and a
+    target environment (``*``: any)."""
+
     risk_tier: AssignTier
     environment: AssignEnvironment
     bundle_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -265,6 +290,9 @@ class AssignmentsUpdate(In):
 
 
 class AssignmentOut(Out):
+    """One row of the assignment table: the bundle that applies to a risk tier and a target
+    environment (``*``: any)."""
+
     risk_tier: str
     environment: str
     bundle_name: str

@@ -61,6 +61,9 @@ class LedgerKeyOut(Out):
 
 
 class InclusionProofOut(BaseModel):
+    """The answer of ``GET /ledger/proofs/inclusion``: the audit path of event ``seq`` (leaf
+    ``seq - 1``) in the tree of ``tree_size``."""
+
     seq: int
     leaf_index: int
     tree_size: int
@@ -83,6 +86,9 @@ class InclusionProofOut(BaseModel):
 
 
 class ConsistencyProofOut(BaseModel):
+    """The answer of ``GET /ledger/proofs/consistency``: a proof that the tree of ``old_size``
+    is a prefix of the tree of ``new_size``."""
+
     old_size: int
     new_size: int
     old_root: str

@@ -46,6 +46,8 @@ from steward.wire._base import (
 
 
 class ModelCreate(In):
+    """The body of ``POST /models``: a new model's governance record."""
+
     name: Name
     owner: Owner
     risk_tier: RiskTier
@@ -91,6 +93,8 @@ class ModelUpdate(In):
 
 
 class ModelOut(Out):
+    """A model's governance record as the API answers it; ``revision`` is what a ``PATCH`` sends back."""
+
     name: str
     owner: str
     risk_tier: RiskTier
@@ -113,12 +117,16 @@ class ModelOut(Out):
 
 
 class DatasetUseIn(In):
+    """A dataset version the new version used, and in which role (``VersionCreate.datasets``)."""
+
     dataset: Name
     version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     role: DatasetRole
 
 
 class EnvironmentIn(In):
+    """Where the new version was trained: enough to rebuild it (``VersionCreate.environment``)."""
+
     python_version: Annotated[str, StringConstraints(max_length=64, pattern=r"^\d+\.\d+(\.\d+)?")] | None = (
         None
     )
@@ -127,6 +135,9 @@ class EnvironmentIn(In):
 
 
 class VersionCreate(In):
+    """The body of ``POST /models/{name}/versions``: a trained artefact to register as the model's next
+    version."""
+
     artifact_uri: Uri
     artifact_digest: Digest
     source_platform: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "manual"
@@ -151,18 +162,25 @@ class VersionCreate(In):
 
 
 class DatasetUseOut(Out):
+    """A dataset version the version used, and in which role."""
+
     dataset: str
     version: str
     role: DatasetRole
 
 
 class EnvironmentOut(Out):
+    """Where the version was trained: Python version, dependency lock and container image digests."""
+
     python_version: str | None
     dependency_lock_digest: str | None
     container_image_digest: str | None
 
 
 class SourceLinkOut(Out):
+    """Where the version also lives: a platform's own id for the same artefact (same digest), and
+    how the digest was obtained there (``digest_method``)."""
+
     platform: str
     external_id: str
     uri: str
@@ -173,6 +191,8 @@ class SourceLinkOut(Out):
 
 
 class VersionOut(Out):
+    """A model version as the API answers it, with the platforms it also lives on (``sources``)."""
+
     model: str
     version: int
     artifact_uri: str
@@ -200,6 +220,8 @@ class VersionOut(Out):
 
 
 class DatasetCreate(In):
+    """The body of ``POST /datasets``: a new dataset's record."""
+
     name: Name
     description: LongText = ""
     source: Annotated[str, StringConstraints(max_length=URI_MAX)] = ""
@@ -208,6 +230,9 @@ class DatasetCreate(In):
 
 
 class DatasetUpdate(In):
+    """The body of ``PATCH /datasets/{name}``: fields to change; ``revision`` is the one the caller
+    read (stale → 409 ``conflict``)."""
+
     revision: Annotated[int, Field(ge=1)]
     description: LongText | None = None
     source: Annotated[str, StringConstraints(max_length=URI_MAX)] | None = None
@@ -219,6 +244,8 @@ class DatasetUpdate(In):
 
 
 class DatasetOut(Out):
+    """A dataset's record as the API answers it; ``approved`` marks it an approved source."""
+
     name: str
     description: str
     source: str
@@ -231,6 +258,8 @@ class DatasetOut(Out):
 
 
 class DatasetVersionCreate(In):
+    """The body of ``POST /datasets/{name}/versions``: one version of the dataset and its digest."""
+
     version: Annotated[
         str,
         StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
@@ -242,6 +271,8 @@ class DatasetVersionCreate(In):
 
 
 class DatasetVersionOut(Out):
+    """A dataset version as the API answers it."""
+
     dataset: str
     version: str
     uri: str
@@ -253,6 +284,9 @@ class DatasetVersionOut(Out):
 
 
 class TrainingRunCreate(In):
+    """The body of ``POST /runs``: a training run on its platform (``run_id`` is unique across
+    platforms)."""
+
     run_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     platform: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "manual"
     experiment: ShortText = ""
@@ -266,6 +300,8 @@ class TrainingRunCreate(In):
 
 
 class TrainingRunOut(Out):
+    """A training run as the API answers it."""
+
     run_id: str
     platform: str
     experiment: str
@@ -284,6 +320,9 @@ class TrainingRunOut(Out):
 
 
 class DeploymentOut(Out):
+    """A version placed in an environment on a target, by a promotion or a rollback; ``replaces``
+    is the deployment it replaced."""
+
     id: int
     model: str
     version: int
@@ -298,6 +337,9 @@ class DeploymentOut(Out):
 
 
 class LineageNodeOut(Out):
+    """A node of a version's lineage: the version, a dataset version, its run, code, environment or a
+    deployment (``kind``)."""
+
     id: str
     kind: str
     label: str
@@ -305,18 +347,26 @@ class LineageNodeOut(Out):
 
 
 class LineageEdgeOut(Out):
+    """An edge of a version's lineage, from node ``source`` to node ``target`` (``relation``:
+    ``produced``, ``training_data``, ``deployed_as``…)."""
+
     source: str
     target: str
     relation: str
 
 
 class LineageOut(Out):
+    """The answer of ``GET /models/{name}/versions/{version}/lineage``: upstream and downstream of the
+    version (node ``root``) as nodes and edges."""
+
     root: str
     nodes: list[LineageNodeOut]
     edges: list[LineageEdgeOut]
 
 
 class AuditEventOut(Out):
+    """One audit event as ``GET /audit/events`` answers it; ``hash`` chains it to ``prev_hash``."""
+
     seq: int
     time: datetime
     actor: str
@@ -334,6 +384,9 @@ class AuditEventOut(Out):
 
 
 class VerificationOut(BaseModel):
+    """The answer of ``GET /audit/verify``: whether the hash chain, the tree and the checkpoints
+    hold; if not, the first event that fails and the ``problem``."""
+
     ok: bool
     events: int
     head_hash: str
@@ -345,6 +398,8 @@ class VerificationOut(BaseModel):
 
 
 class PrincipalCreate(In):
+    """The body of ``POST /principals``: a new user or service account and its roles."""
+
     name: Name
     roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
     kind: PrincipalKind = PrincipalKind.USER
@@ -352,6 +407,8 @@ class PrincipalCreate(In):
 
 
 class PrincipalOut(Out):
+    """A user or service account and its roles, as the API answers it."""
+
     name: str
     roles: list[Role]
     kind: PrincipalKind
@@ -366,12 +423,16 @@ class PrincipalOut(Out):
 
 
 class TokenCreate(In):
+    """The body of ``POST /tokens``: a token to issue to ``principal``."""
+
     principal: Name
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "default"
     expires_at: AwareDatetime | None = None
 
 
 class TokenOut(Out):
+    """A token as the API answers it: never its secret, only its ``prefix``."""
+
     id: int
     principal: str
     name: str
@@ -388,5 +449,7 @@ class TokenCreated(TokenOut):
 
 
 class WhoAmIOut(BaseModel):
+    """The answer of ``GET /me``: the caller's principal and every action its roles allow."""
+
     principal: PrincipalOut
     actions: list[str]

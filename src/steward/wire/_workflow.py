@@ -72,6 +72,8 @@ class ReviewCreate(In):
 
 
 class ReviewConditionOut(Out):
+    """A condition an approval was given under; ``open`` until someone marks it met."""
+
     id: int
     review_id: int
     text: str
@@ -146,6 +148,8 @@ class AttestationCreate(In):
 
 
 class AttestationOut(Out):
+    """The answer of ``POST /models/{name}/attestations``: the owner's statement, as recorded."""
+
     id: int
     model: str
     attested_by: str
@@ -193,10 +197,14 @@ class PromotionOut(Out):
 
 
 class RetirementCreate(In):
+    """The body of ``POST /models/{name}/retirement``: why the model is retired."""
+
     reason: Said
 
 
 class RetirementOut(Out):
+    """A model's retirement: who retired it, when, why, and the deployments it ended."""
+
     model: str
     retired_by: str
     retired_at: datetime
@@ -205,6 +213,9 @@ class RetirementOut(Out):
 
 
 class DeprecationCreate(In):
+    """The body of ``POST /models/{name}/versions/{version}/deprecation``: why the version is
+    deprecated."""
+
     reason: Said
 
 
