@@ -52,6 +52,10 @@ def test_health_on_first_run_and_after(
     later = ok(api.get(f"{API}/health"))
     assert later["principals"] == 1
     assert "first_run" not in later
+    doc = ok(api.get(f"{API}/openapi.json"))
+    answer = doc["paths"][f"{API}/health"]["get"]["responses"]["200"]["content"]["application/json"]
+    schema = doc["components"]["schemas"][answer["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(schema["properties"]) == set(first)  # the document names every field sent
 
 
 def test_model_record_over_http(admin_api: TestClient) -> None:

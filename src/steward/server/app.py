@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from steward import __version__
+from steward import __version__, wire
 from steward.server import errors, ui
 from steward.server._access import ReadAccessLog
 from steward.server._middleware import RequestLimits
@@ -79,23 +79,22 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
     for module in (models, evidence, admin, ledger, incidents, connectors, gates, policy, workflow):
         app.include_router(module.router, prefix=API)
 
-    @app.get(f"{API}/health", tags=["server"])
+    @app.get(f"{API}/health", tags=["server"], response_model=wire.Health)
     def health() -> JSONResponse:
         """Liveness, schema revision, and whether the first admin still needs creating."""
         current, head = core.schema()
         with core.store.read() as tx:
             principals = tx.identity.count_principals()
-        body = {
-            "status": "ok",
-            "version": __version__,
-            "database": core.store.backend,
-            "schema_revision": current,
-            "schema_head": head,
-            "principals": principals,
-        }
-        if principals == 0:
-            body["first_run"] = FIRST_RUN
-        return JSONResponse(body)
+        body = wire.Health(
+            status="ok",
+            version=__version__,
+            database=core.store.backend,
+            schema_revision=current,
+            schema_head=head,
+            principals=principals,
+            first_run=FIRST_RUN if principals == 0 else None,
+        )
+        return JSONResponse(body.model_dump(exclude={"first_run"} if principals else None))
 
     ui.install(app)  # the web UI: inventory at "/", pages over the same services
 

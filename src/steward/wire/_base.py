@@ -104,14 +104,17 @@ class ErrorOut(BaseModel):
 
 
 class Health(BaseModel):
-    """What ``GET /health`` answers: the version, the database backend, its schema revision, the number
-    of principals (the route adds ``schema_head``, and ``first_run`` while there is none)."""
+    """What ``GET /health`` answers: the version, the database backend, the schema revision it is at
+    and the one this release needs (``schema_head``), the number of principals, and, while there is
+    none, how to create the first admin (``first_run``)."""
 
     status: Literal["ok"]
     version: str
     database: str
     schema_revision: str | None
+    schema_head: str | None
     principals: int
+    first_run: str | None = Field(default=None, description="Sent only while there are no principals.")
 
 
 # -- validation errors -------------------------------------------------------------------------
