@@ -333,8 +333,8 @@ def load_inventory(steward: Steward, versions: int, reviews_wanted: int) -> Inve
                         vid,
                     )
                     if current is not None:
-                        tx.end_deployment(current.id, DeploymentState.REPLACED.value, when)
-                    deployment = tx.insert_deployment(
+                        tx.deployments.end_deployment(current.id, DeploymentState.REPLACED.value, when)
+                    deployment = tx.deployments.insert_deployment(
                         Deployment(
                             0,
                             name,

@@ -108,7 +108,9 @@ def recorded_deployment(
     """A deployment recorded as a fact, with its audit event, as Steward recorded them before a
     promotion became the only way to make one: the pages show such rows, which no workflow made."""
     with writing(core.store, core.bus, caller.origin, core.clock) as w:
-        stored = w.tx.insert_deployment(Deployment(0, model, version, environment, target, caller.name, w.at))
+        stored = w.tx.deployments.insert_deployment(
+            Deployment(0, model, version, environment, target, caller.name, w.at)
+        )
         w.emit(
             DomainEvent(
                 "deployment.recorded",

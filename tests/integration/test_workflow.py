@@ -866,7 +866,9 @@ def test_the_guard_counts_only_what_the_workflow_deployed(
                 linked_at=START,
             ),
         )
-        tx.insert_deployment(Deployment(0, "credit", number, "production", "ep", "someone", START))
+        tx.deployments.insert_deployment(
+            Deployment(0, "credit", number, "production", "ep", "someone", START)
+        )
     platform.aliases["production"] = "11"
     outcome = steward.guard.on_alias_set(guard, platform, "credit", "production")  # type: ignore[arg-type]
     assert outcome.startswith("alias_removed: incident")

@@ -50,7 +50,7 @@ def promoted_deployment(tx: SqlTransaction, model: str, environment: str) -> Dep
     """The deployment active in ``environment`` if the approval workflow made it (an allowed
     promotion or rollback); ``None`` when nothing is active there or the active row has no such
     request behind it."""
-    active = tx.active_deployment(model, environment)
+    active = tx.deployments.active_deployment(model, environment)
     if active is None or active.id not in tx.workflow.promotions_for([active.id]):
         return None
     return active
@@ -59,7 +59,7 @@ def promoted_deployment(tx: SqlTransaction, model: str, environment: str) -> Dep
 def promoted_deployments(tx: SqlTransaction, models: Iterable[str]) -> dict[tuple[str, str], Deployment]:
     """:func:`promoted_deployment` of every environment of each of ``models``, by ``(model,
     environment)``, in two queries."""
-    active = tx.active_deployments(models)
+    active = tx.deployments.active_deployments(models)
     promoted = tx.workflow.promotions_for(d.id for d in active.values())
     return {key: d for key, d in active.items() if d.id in promoted}
 

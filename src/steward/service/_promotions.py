@@ -128,7 +128,7 @@ class PromotionService:
         """Replace the active deployment of ``environment`` with ``found`` and move the states of
         both versions; returns the new deployment, the replaced one and the state moves."""
         moved = _moved(found, promotion_path(found.state, environment), w)
-        current = w.tx.active_deployment(record.name, environment)
+        current = w.tx.deployments.active_deployment(record.name, environment)
         replaced_version = None
         if current is not None and current.version != found.version:
             old = w.tx.find_version(record.name, current.version)
@@ -137,8 +137,8 @@ class PromotionService:
                 then = after_replaced(old.state, environment, complete)
                 replaced_version = (old, transition_version(old, then, w.at)) if then else None
         if current is not None:
-            w.tx.end_deployment(current.id, DeploymentState.REPLACED.value, w.at)
-        deployment = w.tx.insert_deployment(
+            w.tx.deployments.end_deployment(current.id, DeploymentState.REPLACED.value, w.at)
+        deployment = w.tx.deployments.insert_deployment(
             Deployment(
                 id=0,
                 model=record.name,
@@ -170,7 +170,7 @@ class PromotionService:
         denied: Promotion | None = None
         with writing(self.store, self.bus, caller.origin, self.clock) as w:
             record, found = self._open(w, model, version)
-            current = w.tx.active_deployment(model, target)
+            current = w.tx.deployments.active_deployment(model, target)
             # a row no promotion made (recorded before deployments went through the workflow) is
             # not a promotion: the version may be promoted over it, which replaces it
             if (
@@ -302,7 +302,7 @@ class PromotionService:
             if record is None:
                 raise NotFound(f"model {model!r} does not exist", {"model": model})
             ensure_model_writable(record)
-            current = w.tx.active_deployment(model, environment)
+            current = w.tx.deployments.active_deployment(model, environment)
             if current is None:
                 raise InvalidTransition(
                     f"nothing of {model} is deployed to {environment}: there is nothing to roll back",
@@ -367,7 +367,7 @@ class PromotionService:
 
     @staticmethod
     def _rollback_target(w: Writer, model: str, environment: str, current: Deployment, to: int | str) -> int:
-        past = w.tx.deployments_of(model, environment=environment)
+        past = w.tx.deployments.deployments_of(model, environment=environment)
         if to == "previous":
             by_id = {d.id: d for d in past}
             step: Deployment | None = current
@@ -404,9 +404,9 @@ class PromotionService:
             if record is None:
                 raise NotFound(f"model {model!r} does not exist", {"model": model})
             retired = transition_model(record, ModelState.RETIRED, w.at)
-            ended = [d for d in w.tx.deployments_of(model) if d.state is DeploymentState.ACTIVE]
+            ended = [d for d in w.tx.deployments.deployments_of(model) if d.state is DeploymentState.ACTIVE]
             for deployment in ended:
-                w.tx.end_deployment(deployment.id, DeploymentState.ENDED.value, w.at)
+                w.tx.deployments.end_deployment(deployment.id, DeploymentState.ENDED.value, w.at)
             deprecated = []
             for number in sorted({d.version for d in ended}):
                 found = w.tx.find_version(model, number)
@@ -456,7 +456,9 @@ class PromotionService:
                     f"model {model!r} has no version {version}", {"model": model, "version": version}
                 )
             active = [
-                d for d in w.tx.deployments_of(model, version=version) if d.state is DeploymentState.ACTIVE
+                d
+                for d in w.tx.deployments.deployments_of(model, version=version)
+                if d.state is DeploymentState.ACTIVE
             ]
             if active:
                 where = ", ".join(sorted({d.environment for d in active}))

@@ -327,7 +327,9 @@ class RegistryService:
         """Deployments (of one model, in one environment), oldest first."""
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read(statements=1) as tx:  # one statement (and, for no rows, a model lookup)
-            return tx.list_deployments(page_size, page_token, model=model, environment=environment)
+            return tx.deployments.list_deployments(
+                page_size, page_token, model=model, environment=environment
+            )
 
     # -- overview (figures over the whole inventory, for the web UI) ---------------------------
 
@@ -335,7 +337,7 @@ class RegistryService:
         """Every deployment of one model, oldest first (its page: what runs where, and since when)."""
         caller.authorize(Action.DEPLOYMENT_READ)
         with self.store.read() as tx:
-            return tx.deployments_of(model)
+            return tx.deployments.deployments_of(model)
 
     def model_summaries(self, caller: Caller, where: ModelFilter) -> list[ModelSummary]:
         """Every model matching ``where`` with its active production version (the inventory)."""

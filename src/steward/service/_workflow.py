@@ -584,7 +584,7 @@ class WorkflowService:
         with self.store.read() as tx:
             if tx.find_model(model) is None:
                 raise _not_found(model)
-            deployments = tx.deployments_of(model, environment=environment)
+            deployments = tx.deployments.deployments_of(model, environment=environment)
             if at is not None:
                 deployments = [
                     d for d in deployments if d.deployed_at <= at and (d.ended_at is None or d.ended_at > at)

@@ -51,6 +51,7 @@ from steward.storage import _convert as convert
 from steward.storage._bulk import chunks
 from steward.storage._connectors import SqlSources, SqlVersionSource, links_by_version
 from steward.storage._datasets import SqlDatasets
+from steward.storage._deployments import SqlDeployments
 from steward.storage._exclusive import hold
 from steward.storage._filters import AuditFilter, ModelFilter, VersionFilter, model_conditions
 from steward.storage._gate_reads import SqlGateReads
@@ -210,6 +211,11 @@ class SqlTransaction:
     def gate_reads(self) -> SqlGateReads:
         """The newest decisions and checks of many versions at once (inventory, model page)."""
         return SqlGateReads(self.s)
+
+    @property
+    def deployments(self) -> SqlDeployments:
+        """Deployments: the version active in each environment, and their history."""
+        return SqlDeployments(self.s)
 
     @property
     def overview(self) -> SqlOverview:
@@ -502,95 +508,6 @@ class SqlTransaction:
         kept, next_token = page_of(rows, page_size, lambda r: {"id": r[0].id})
         return Page(tuple(self._versions_out(kept)), next_token)
 
-    # -- deployments -------------------------------------------------------------------------
-
-    def _deployments(self, *conditions: Any) -> list[Deployment]:
-        return self._deployment_rows(_DEPLOYMENTS.where(*conditions).order_by(SqlDeployment.id))
-
-    def _deployment_rows(self, stmt: Select[Any], values: dict[str, Any] | None = None) -> list[Deployment]:
-        rows = self._rows(stmt, values)
-        return [convert.to_deployment(r, r.model_name, r.version_number) for r in rows]
-
-    def active_deployment(self, model: str, environment: str) -> Deployment | None:
-        found = self._deployments(
-            SqlModel.name == model,
-            SqlDeployment.environment == environment,
-            SqlDeployment.state == "active",
-        )
-        return found[-1] if found else None
-
-    def active_deployments(self, models: Iterable[str]) -> dict[tuple[str, str], Deployment]:
-        """The active deployment of each ``(model, environment)`` of ``models``, in one query."""
-        names = list(models)
-        if not names:
-            return {}
-        found = self._deployments(SqlModel.name.in_(names), SqlDeployment.state == "active")
-        return {(d.model, d.environment): d for d in found}  # by id: the newest of any two wins
-
-    def insert_deployment(self, deployment: Deployment) -> Deployment:
-        version_row, model_row = self._version_row(deployment.model, deployment.version)
-        row = SqlDeployment(
-            model_id=model_row.id,
-            version_id=version_row.id,
-            environment=deployment.environment,
-            target=deployment.target,
-            deployed_by=deployment.deployed_by,
-            deployed_at=deployment.deployed_at,
-            state=deployment.state.value,
-            replaces_id=deployment.replaces,
-            reason=deployment.reason,
-            ended_at=deployment.ended_at,
-        )
-        self.s.add(row)
-        self.s.flush()
-        return convert.to_deployment(row, deployment.model, deployment.version)
-
-    def end_deployment(self, deployment_id: int, state: str, at: datetime) -> None:
-        self.s.execute(
-            update(SqlDeployment)
-            .where(SqlDeployment.id == deployment_id)
-            .values(state=state, ended_at=at)
-            .execution_options(synchronize_session=False)
-        )
-
-    def _deployment_conditions(
-        self, model: str | None, version: int | None, environment: str | None
-    ) -> list[Any]:
-        conditions: list[Any] = []
-        if model is not None:
-            conditions.append(SqlDeployment.model_id == self._model_id(model))
-        if version is not None:
-            conditions.append(SqlModelVersion.version == version)
-        if environment is not None:
-            conditions.append(SqlDeployment.environment == environment)
-        return conditions
-
-    def deployments_of(
-        self, model: str, version: int | None = None, environment: str | None = None
-    ) -> list[Deployment]:
-        """Every deployment of ``model`` (of one version, in one environment), oldest first: what
-        the use cases read whole (rollback, retirement, the history)."""
-        return self._deployments(*self._deployment_conditions(model, version, environment))
-
-    def list_deployments(
-        self,
-        page_size: int,
-        token: str | None,
-        model: str | None = None,
-        environment: str | None = None,
-    ) -> Page[Deployment]:
-        """Deployments (of one model, in one environment), oldest first."""
-        check_page_size(page_size)
-        position = decode_token(token, "id")
-        after = position["id"] if position else None
-        stmt = _deployment_page(model is not None, environment is not None, after is not None)
-        values = {"model": model, "environment": environment, "after": after, "limit": page_size + 1}
-        rows = self._deployment_rows(stmt, values)
-        if model is not None and not rows:
-            self._model_id(model)  # a missing model says so
-        kept, next_token = page_of(rows, page_size, lambda d: {"id": d.id})
-        return Page(tuple(kept), next_token)
-
     # -- lineage -----------------------------------------------------------------------------
 
     def lineage_parts(
@@ -620,7 +537,7 @@ class SqlTransaction:
                 .order_by(SqlDataset.name, SqlVersionDataset.role)
             )
         ]
-        deployments = self._deployments(SqlDeployment.version_id == row.id)
+        deployments = self.deployments.matching(SqlDeployment.version_id == row.id)
         return record, run, datasets, deployments
 
     # -- audit events ------------------------------------------------------------------------
@@ -756,30 +673,6 @@ _VERSION_COLUMNS = (
 )
 _VERSIONS = select(*_VERSION_COLUMNS).join(SqlModel, SqlModel.id == SqlModelVersion.model_id)
 """Version rows with their model's name, the base of ``_VERSION`` and ``_version_page``."""
-_DEPLOYMENTS = (
-    select(
-        *SqlDeployment.__table__.c,
-        SqlModel.name.label("model_name"),
-        SqlModelVersion.version.label("version_number"),
-    )
-    .join(SqlModel, SqlModel.id == SqlDeployment.model_id)
-    .join(SqlModelVersion, SqlModelVersion.id == SqlDeployment.version_id)
-)
-
-
-@functools.cache
-def _deployment_page(by_model: bool, by_environment: bool, after: bool) -> Select[Any]:
-    """The statement of one page of deployments for the filters given (built once per shape:
-    building it is most of what answering costs); values are bound as ``model``,
-    ``environment``, ``after`` (the last id of the previous page) and ``limit``."""
-    stmt = _DEPLOYMENTS
-    if by_model:
-        stmt = stmt.where(SqlModel.name == bindparam("model"))
-    if by_environment:
-        stmt = stmt.where(SqlDeployment.environment == bindparam("environment"))
-    if after:
-        stmt = stmt.where(SqlDeployment.id > bindparam("after"))
-    return stmt.order_by(SqlDeployment.id).limit(bindparam("limit"))
 
 
 @functools.lru_cache(maxsize=256)  # a shape per filter combination and number of tags
