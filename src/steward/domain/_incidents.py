@@ -8,6 +8,8 @@ from enum import StrEnum
 
 
 class Severity(StrEnum):
+    """How bad an incident is."""
+
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -15,6 +17,8 @@ class Severity(StrEnum):
 
 
 class IncidentState(StrEnum):
+    """An incident is ``open`` until someone resolves it."""
+
     OPEN = "open"
     RESOLVED = "resolved"
 

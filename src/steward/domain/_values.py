@@ -9,18 +9,26 @@ from steward.errors import InvalidInput
 
 
 class RiskTier(StrEnum):
+    """How much harm a model can do; the tier picks the policy bundle and the sign-off stages of its
+    promotions."""
+
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
 
 
 class ModelState(StrEnum):
+    """A model's lifecycle: ``active`` ⇄ ``under_review`` → ``retired`` (a retired record is read-only)."""
+
     ACTIVE = "active"
     UNDER_REVIEW = "under_review"
     RETIRED = "retired"
 
 
 class VersionState(StrEnum):
+    """A version's lifecycle: ``registered`` → ``validated`` → ``approved`` → ``deployed_staging`` /
+    ``deployed_production`` → ``deprecated`` → ``archived``; ``rejected`` ends it."""
+
     REGISTERED = "registered"
     VALIDATED = "validated"
     APPROVED = "approved"
@@ -32,18 +40,25 @@ class VersionState(StrEnum):
 
 
 class DatasetRole(StrEnum):
+    """What a version used a dataset version for."""
+
     TRAINING = "training"
     VALIDATION = "validation"
     TEST = "test"
 
 
 class DeploymentState(StrEnum):
+    """A deployment is ``active`` until another deployment ``replaced`` it in its environment (a
+    promotion or a rollback), or it ``ended`` when its model was retired."""
+
     ACTIVE = "active"
     REPLACED = "replaced"
     ENDED = "ended"
 
 
 class Role(StrEnum):
+    """What a principal may do; each route's action is allowed to some roles (docs/reference/roles.md)."""
+
     ADMIN = "admin"
     DATA_SCIENTIST = "data_scientist"
     ML_ENGINEER = "ml_engineer"
@@ -54,6 +69,8 @@ class Role(StrEnum):
 
 
 class PrincipalKind(StrEnum):
+    """A person (``user``) or a program such as CI or a connector (``service``)."""
+
     USER = "user"
     SERVICE = "service"
 

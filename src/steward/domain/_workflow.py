@@ -23,6 +23,8 @@ from steward.errors import InvalidInput
 
 
 class ReviewStage(StrEnum):
+    """The stages of the approval workflow, in the order they are signed."""
+
     AUTOMATED_GATES = "automated_gates"
     INDEPENDENT_VALIDATION = "independent_validation"
     COMPLIANCE_REVIEW = "compliance_review"
@@ -30,6 +32,9 @@ class ReviewStage(StrEnum):
 
 
 class ReviewDecision(StrEnum):
+    """A reviewer's decision on one stage; ``approved_with_conditions`` approves and records open
+    conditions."""
+
     APPROVED = "approved"
     REJECTED = "rejected"
     APPROVED_WITH_CONDITIONS = "approved_with_conditions"
@@ -40,6 +45,8 @@ class ReviewDecision(StrEnum):
 
 
 class PromotionKind(StrEnum):
+    """Whether a deployment came from a promotion or from a rollback to an earlier version."""
+
     PROMOTION = "promotion"
     ROLLBACK = "rollback"
 

@@ -69,9 +69,22 @@ def not_null(value: Any) -> Any:
 # -- shared ------------------------------------------------------------------------------------
 
 
+_PAGE_TEXT = "; ``next_page_token`` (``null`` on the last page) is sent back as ``page_token`` for the next."
+
+
+def _describe_page(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Name the item schema in each ``Page[X]``'s description: pydantic gives a parametrized class
+    no docstring of its own, so its OpenAPI component would have none."""
+    args = cls.__pydantic_generic_metadata__["args"]
+    if args:
+        schema["description"] = f"One page of ``{args[0].__name__}`` items{_PAGE_TEXT}"
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a listing; ``next_page_token`` (``null`` on the last page) is sent back as
     ``page_token`` for the next."""
+
+    model_config = ConfigDict(json_schema_extra=_describe_page)
 
     items: list[T]
     next_page_token: str | None = None
