@@ -110,6 +110,24 @@ def test_openapi_operations_carry_the_action(client_for: ClientFor) -> None:
     } <= used
 
 
+def test_openapi_documents_the_error_shape_steward_sends(admin_api: TestClient) -> None:
+    """Every operation's errors are ``wire.ErrorOut`` (not FastAPI's own 422 body, which Steward
+    never sends), a refused input's answer is that shape, and every component says what it is."""
+    client = admin_api
+    doc = client.get(f"{API}/openapi.json").json()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            error = operation["responses"]["default"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ErrorOut"}, (method, path)
+            assert "422" not in operation["responses"], (method, path)
+    schemas = doc["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert [name for name, schema in schemas.items() if not schema.get("description")] == []
+    refused = client.post(f"{API}/models", json={"name": "", "owner": "o", "risk_tier": "extreme"})
+    assert refused.status_code == 422
+    assert wire.ErrorOut.model_validate(refused.json()).error.code == "invalid_input"
+
+
 # -- the walk ----------------------------------------------------------------------------------
 
 

@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None, steward: Steward | None = None)
         docs_url=f"{API}/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # Every error, a refused input included, is the one shape server/errors.py sends; saying so
+        # here also keeps FastAPI from documenting its own 422 body, which Steward never sends.
+        responses={"default": {"model": wire.ErrorOut, "description": "An error: docs/reference/errors.md."}},
     )
     app.state.steward = core
     app.state.settings = settings
