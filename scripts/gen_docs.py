@@ -112,7 +112,8 @@ def rest_page() -> str:
             action = op.get(
                 "x-steward-action", "any signed-in principal" if path.endswith("/me") else "public"
             )
-            summary = (op.get("description") or op.get("summary") or "").strip().splitlines()[0]
+            text = (op.get("description") or op.get("summary") or "").strip()
+            summary = " ".join(text.split("\n\n")[0].split())  # the first paragraph, on one line
             lines.append(f"| {method.upper()} | `{path}` | `{action}` | {summary} |\n")
     steward.close()
     return "".join(lines)

@@ -81,6 +81,7 @@ def verify(
     openapi_extra=action(Action.PRINCIPAL_MANAGE),
 )
 def create_principal(body: wire.PrincipalCreate, caller: CallerDep, steward: StewardDep) -> wire.PrincipalOut:
+    """Create a user or service account with its roles."""
     return wire.PrincipalOut.model_validate(steward.identity.create_principal(caller, body))
 
 
@@ -139,6 +140,7 @@ def revoke_token(
     steward: StewardDep,
     reason: Annotated[str, Query(max_length=256)] = "",
 ) -> wire.TokenOut:
+    """Revoke a token: from then on it authenticates nothing; ``reason`` is kept in the audit event."""
     return wire.TokenOut.model_validate(steward.identity.revoke_token(caller, token_id, reason))
 
 

@@ -20,6 +20,8 @@ DatasetName = Annotated[str, Path(max_length=128)]
     "/datasets", status_code=201, response_model=wire.DatasetOut, openapi_extra=action(Action.DATASET_WRITE)
 )
 def create_dataset(body: wire.DatasetCreate, caller: CallerDep, steward: StewardDep) -> wire.DatasetOut:
+    """Create a dataset's record: a source of training, validation or test data, whose versions are
+    added under it."""
     return wire.DatasetOut.model_validate(steward.registry.create_dataset(caller, body))
 
 
@@ -31,12 +33,14 @@ def list_datasets(
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> wire.Page[wire.DatasetOut]:
+    """Datasets by name; ``q`` keeps those whose name contains it (any case)."""
     page = steward.registry.list_datasets(caller, page_size, page_token, q)
     return page_out(wire.DatasetOut, page)
 
 
 @router.get("/datasets/{name}", response_model=wire.DatasetOut, openapi_extra=action(Action.DATASET_READ))
 def get_dataset(name: DatasetName, caller: CallerDep, steward: StewardDep) -> wire.DatasetOut:
+    """A dataset's record."""
     return wire.DatasetOut.model_validate(steward.registry.get_dataset(caller, name))
 
 
@@ -57,6 +61,7 @@ def update_dataset(
 def add_dataset_version(
     name: DatasetName, body: wire.DatasetVersionCreate, caller: CallerDep, steward: StewardDep
 ) -> wire.DatasetVersionOut:
+    """Add a version of the dataset: where its data is and the digest of its content."""
     return wire.DatasetVersionOut.model_validate(steward.registry.add_dataset_version(caller, name, body))
 
 
@@ -81,6 +86,7 @@ def list_dataset_versions(
     "/runs", status_code=201, response_model=wire.TrainingRunOut, openapi_extra=action(Action.RUN_WRITE)
 )
 def record_run(body: wire.TrainingRunCreate, caller: CallerDep, steward: StewardDep) -> wire.TrainingRunOut:
+    """Record a training run on its platform (parameters, metrics, code commit) for versions to name."""
     return wire.TrainingRunOut.model_validate(steward.registry.record_run(caller, body))
 
 
@@ -92,6 +98,7 @@ def list_runs(
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> wire.Page[wire.TrainingRunOut]:
+    """Training runs, newest first; ``experiment`` keeps one experiment's."""
     page = steward.registry.list_runs(caller, page_size, page_token, experiment)
     return page_out(wire.TrainingRunOut, page)
 
@@ -100,4 +107,5 @@ def list_runs(
 def get_run(
     run_id: Annotated[str, Path(max_length=256)], caller: CallerDep, steward: StewardDep
 ) -> wire.TrainingRunOut:
+    """A training run by its platform's ``run_id``."""
     return wire.TrainingRunOut.model_validate(steward.registry.get_run(caller, run_id))

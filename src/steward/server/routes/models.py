@@ -111,6 +111,8 @@ async def list_versions(
 async def get_version(
     name: ModelName, version: VersionNumber, caller: CallerDep, steward: StewardDep
 ) -> Response:
+    """A model version's record: its artefact and digest, run, datasets, environment, state, and the
+    platforms it also lives on."""
     found = await quick_read(steward, steward.registry.get_version, caller, name, version)
     return record_response(found)
 
