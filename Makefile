@@ -24,8 +24,8 @@ test-fast: install
 	$(RUN) pytest -n 2 tests/unit
 
 lint:
-	$(RUN) ruff check src tests bench
-	$(RUN) ruff format --check src tests bench
+	$(RUN) ruff check src tests bench scripts
+	$(RUN) ruff format --check src tests bench scripts
 
 typecheck:
 	$(RUN) mypy
