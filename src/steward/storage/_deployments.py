@@ -73,24 +73,17 @@ class SqlDeployments:
             .execution_options(synchronize_session=False)
         )
 
-    def _deployment_conditions(
-        self, model: str | None, version: int | None, environment: str | None
-    ) -> list[Any]:
-        conditions: list[Any] = []
-        if model is not None:
-            conditions.append(SqlDeployment.model_id == model_id(self.s, model))
-        if version is not None:
-            conditions.append(SqlModelVersion.version == version)
-        if environment is not None:
-            conditions.append(SqlDeployment.environment == environment)
-        return conditions
-
     def deployments_of(
         self, model: str, version: int | None = None, environment: str | None = None
     ) -> list[Deployment]:
         """Every deployment of ``model`` (of one version, in one environment), oldest first: what
         the use cases read whole (rollback, retirement, the history)."""
-        return self.matching(*self._deployment_conditions(model, version, environment))
+        conditions = [SqlDeployment.model_id == model_id(self.s, model)]
+        if version is not None:
+            conditions.append(SqlModelVersion.version == version)
+        if environment is not None:
+            conditions.append(SqlDeployment.environment == environment)
+        return self.matching(*conditions)
 
     def list_deployments(
         self,

@@ -62,7 +62,6 @@ from steward.storage._ledger_store import LedgerRows
 from steward.storage._overview import SqlOverview
 from steward.storage._pages import check_page_size, decode_token, page_of
 from steward.storage._seal import SealRows
-from steward.storage._subjects import model_id
 from steward.storage._tables import (
     Base,
     SqlAuditEvent,
@@ -271,9 +270,6 @@ class SqlTransaction:
         if row is None:
             raise NotFound(f"model {name!r} does not exist", {"model": name})
         return row
-
-    def _model_id(self, name: str) -> int:
-        return model_id(self.s, name)
 
     def find_model(self, name: str) -> Model | None:
         rows = self._rows(_MODEL, {"name": name})
