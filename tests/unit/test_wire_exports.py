@@ -45,3 +45,10 @@ def test_every_exported_schema_has_its_own_docstring_and_a_description() -> None
             continue
         assert value.__dict__.get("__doc__"), f"{name} has no docstring"
         assert value.model_json_schema().get("description", "").strip(), f"{name} has no description"
+
+
+def test_each_page_of_a_schema_names_it_in_its_description() -> None:
+    """A parametrized ``Page[X]`` has no docstring of its own; its description is ``Page``'s, naming ``X``."""
+    description = wire.Page[wire.ModelOut].model_json_schema()["description"]
+    assert description.startswith("One page of ``ModelOut`` items; ``next_page_token``")
+    assert "a listing" in wire.Page.model_json_schema()["description"]

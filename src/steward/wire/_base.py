@@ -69,15 +69,13 @@ def not_null(value: Any) -> Any:
 # -- shared ------------------------------------------------------------------------------------
 
 
-_PAGE_TEXT = "; ``next_page_token`` (``null`` on the last page) is sent back as ``page_token`` for the next."
-
-
 def _describe_page(schema: dict[str, Any], cls: type[BaseModel]) -> None:
     """Name the item schema in each ``Page[X]``'s description: pydantic gives a parametrized class
-    no docstring of its own, so its OpenAPI component would have none."""
+    no docstring of its own, so its OpenAPI component would have none. The text is ``Page``'s."""
     args = cls.__pydantic_generic_metadata__["args"]
     if args:
-        schema["description"] = f"One page of ``{args[0].__name__}`` items{_PAGE_TEXT}"
+        text = " ".join((Page.__doc__ or "").split())
+        schema["description"] = text.replace("a listing", f"``{args[0].__name__}`` items", 1)
 
 
 class Page(BaseModel, Generic[T]):
